@@ -1,0 +1,84 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import * as path from 'node:path';
+
+const toInt = ({ value }: { value: unknown }) => (value === undefined || value === '' ? undefined : Number(value));
+const toList = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.split(/[,:]/).map((s) => s.trim()).filter(Boolean) : value;
+
+/**
+ * Process configuration, read once from the environment and validated at boot. Every key is
+ * documented in docs/configuration.md. Secrets (PITH_ADMIN_PASSWORD) are never logged.
+ */
+export class PithConfig {
+  /** PostgreSQL URL; the database is created if missing. */
+  @IsString() @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/pith';
+
+  /** Redis URL used to wake workers (BullMQ). */
+  @IsString() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) PITH_API_PORT = 24817;
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535) PITH_CONTENT_PORT = 24816;
+  @IsString() PITH_BIND_HOST = '127.0.0.1';
+
+  /** Artifact storage root (filesystem). */
+  @IsString() PITH_MEDIA_ROOT = './.pith/media';
+
+  /** Origin used for distribution `base_url`s; empty = relative URLs. */
+  @IsOptional() @IsString() PITH_CONTENT_ORIGIN: string | undefined = undefined;
+  @IsString() @Matches(/^\/.*\/$/, { message: 'PITH_CONTENT_PATH_PREFIX must start and end with /' })
+  PITH_CONTENT_PATH_PREFIX = '/pulp/content/';
+
+  /** Admin password set at migrate/start when given. */
+  @IsOptional() @IsString() PITH_ADMIN_PASSWORD: string | undefined = undefined;
+
+  /** Number of worker processes `pith start` runs. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(64) PITH_WORKERS = 2;
+
+  /** Digests computed and stored for every artifact (sha256 is always required). */
+  @Transform(toList) @IsIn(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'], { each: true })
+  PITH_ALLOWED_CONTENT_CHECKSUMS: string[] = ['sha224', 'sha256', 'sha384', 'sha512'];
+
+  /** Minutes new content and artifacts are protected from orphan cleanup. */
+  @Transform(toInt) @IsInt() @Min(0) PITH_ORPHAN_PROTECTION_TIME = 1440;
+
+  /** Seconds without heartbeat after which a worker is declared missing. */
+  @Transform(toInt) @IsInt() @Min(2) PITH_WORKER_TTL = 30;
+
+  /** Largest accepted request body for JSON (bytes); uploads are streamed and not limited by this. */
+  @Transform(toInt) @IsInt() @Min(1024) PITH_MAX_JSON_BODY = 10 * 1024 * 1024;
+
+  @Transform(toList) @IsString({ each: true }) PITH_ALLOWED_IMPORT_PATHS: string[] = [];
+  @Transform(toList) @IsString({ each: true }) PITH_ALLOWED_EXPORT_PATHS: string[] = [];
+
+  @IsIn(['debug', 'info', 'warn', 'error']) PITH_LOG_LEVEL = 'info';
+
+  get mediaRoot(): string {
+    return path.resolve(this.PITH_MEDIA_ROOT);
+  }
+}
+
+const KEYS = Object.keys(new PithConfig());
+
+/** Reads and validates configuration; throws one readable error listing every bad key. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): PithConfig {
+  const raw: Record<string, string> = {};
+  for (const k of KEYS) {
+    const v = env[k];
+    if (v !== undefined && v !== '') raw[k] = v;
+  }
+  const cfg = plainToInstance(PithConfig, raw, { exposeDefaultValues: true });
+  const errors = validateSync(cfg, { whitelist: false });
+  if (errors.length) {
+    const lines = errors.map((e) => `  ${e.property}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  if (!cfg.PITH_ALLOWED_CONTENT_CHECKSUMS.includes('sha256')) {
+    throw new ConfigError('invalid configuration:\n  PITH_ALLOWED_CONTENT_CHECKSUMS: must include sha256');
+  }
+  return cfg;
+}
+
+export class ConfigError extends Error {}
