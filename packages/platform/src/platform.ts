@@ -8,6 +8,19 @@ import { Db } from './db/db';
 import { createDataSource } from './db/data-source';
 import { PluginRegistry } from './plugins/plugin-registry';
 import { BasicAuthenticator } from './http/auth';
+import { StatusService } from './api/status.service';
+import { TaskDispatcher } from './tasking/task-dispatcher.service';
+import { wakeQueueName } from './tasking/redis';
+import { coreTasks } from './tasks-index';
+import { ArtifactStorageService } from './storage/artifact-storage.service';
+import { UploadService } from './uploads/upload.service';
+import { DetailTables } from './resources/detail-tables';
+import { RepositoryVersionService } from './repositories/version.service';
+import { ContentStoreService } from './content/content-store.service';
+import type { TaskServices } from '@pith/plugin-api';
+
+/** Called with a task id when that task failed or was abandoned: removes what it left incomplete. */
+export type TaskCleanupHook = (taskId: string, db: Db) => Promise<void>;
 
 /** Advertised Pulp component version (clients gate features on it; see reference/pulp-clients.md §2). */
 export const PULP_CORE_COMPATIBLE_VERSION = '3.90.0';
@@ -23,6 +36,17 @@ export class Platform {
   readonly db: Db;
   readonly registry: PluginRegistry;
   readonly auth: BasicAuthenticator;
+  readonly tasks: TaskDispatcher;
+  readonly status: StatusService;
+  readonly artifacts: ArtifactStorageService;
+  readonly uploads: UploadService;
+  /** Plugin detail-table layouts (master/detail resources and content). */
+  readonly detailTables: DetailTables;
+  /** Repository versions (plugin-api VersionService); bind to a task with `versions.forTask(id)`. */
+  readonly versions: RepositoryVersionService;
+  /** Content saving with natural-key dedupe (plugin-api ContentStore). */
+  readonly content: ContentStoreService;
+  private readonly cleanupHooks: TaskCleanupHook[] = [];
 
   private constructor(
     readonly config: PithConfig,
@@ -34,6 +58,15 @@ export class Platform {
     this.db = new Db(dataSource);
     this.registry = new PluginRegistry(plugins);
     this.auth = new BasicAuthenticator(this.db);
+    this.tasks = new TaskDispatcher(this.db, this.registry, config.REDIS_URL, this.logger, wakeQueueName(config.DATABASE_URL));
+    this.status = new StatusService(config, this.db, this.registry, this.logger);
+    this.artifacts = new ArtifactStorageService(this.db, config.mediaRoot, config.PITH_ALLOWED_CONTENT_CHECKSUMS, this.logger);
+    this.uploads = new UploadService(this.db, this.artifacts, this.logger);
+    this.detailTables = new DetailTables(this.db, dataSource);
+    this.versions = new RepositoryVersionService(this.db, this.registry, this.detailTables, this.logger);
+    this.content = new ContentStoreService(this.db, this.registry, this.detailTables);
+    // Service construction by area goes above this line; core tasks register last.
+    for (const t of coreTasks(this)) this.registry.addTask(t);
   }
 
   static async create(config: PithConfig, plugins: PluginDefinition[], role: string): Promise<Platform> {
@@ -47,7 +80,37 @@ export class Platform {
     return path.join(this.config.mediaRoot, 'tmp', randomUUID());
   }
 
+  /** Services a task handler sees (plugin-api TaskServices), bound to that task. */
+  taskServices(taskId: string): TaskServices {
+    void taskId;
+    const db = this.db;
+    const missing = (name: string) => (): never => {
+      throw new Error(`task service '${name}' is not available in this process`);
+    };
+    return Object.defineProperties({} as TaskServices, {
+      db: { get: () => db },
+      artifacts: { get: () => this.artifacts },
+      content: { get: () => this.content },
+      versions: { get: () => this.versions.forTask(taskId) },
+    });
+  }
+
+  /** Registers cleanup to run when a task fails, is canceled, or its worker dies. */
+  onTaskCleanup(hook: TaskCleanupHook): void {
+    this.cleanupHooks.push(hook);
+  }
+
+  async runTaskCleanup(taskId: string, db: Db = this.db): Promise<void> {
+    for (const hook of this.cleanupHooks) await hook(taskId, db);
+  }
+
+  componentVersions(): Record<string, string> {
+    return this.registry.componentVersions(PULP_CORE_COMPATIBLE_VERSION);
+  }
+
   async close(): Promise<void> {
+    await this.tasks.close();
+    await this.status.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

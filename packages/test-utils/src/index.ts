@@ -1,0 +1,3 @@
+export * from './test-platform';
+export * from './test-thing.plugin';
+export * from './task-test.plugin';
