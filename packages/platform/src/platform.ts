@@ -92,6 +92,8 @@ export class Platform {
       artifacts: { get: () => this.artifacts },
       content: { get: () => this.content },
       versions: { get: () => this.versions.forTask(taskId) },
+      sync: { get: missing('sync') },
+      publications: { get: missing('publications') },
     });
   }
 

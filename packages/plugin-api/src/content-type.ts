@@ -1,6 +1,7 @@
 import type { ClassType } from './plugin';
 import type { FilterSet } from './filters';
 import type { JsonObject, Row } from './serialized';
+import type { ArtifactInfo } from './task-services';
 
 /**
  * A content type. Its detail table's primary key `content_ptr_id` is also a foreign key to
@@ -24,6 +25,24 @@ export interface ContentTypeDefinition {
   filters?: FilterSet;
   /** Serializer class name used in OpenAPI (`file.FileContent`). */
   schemaName?: string;
+  /**
+   * class-validator DTO of the type's own fields accepted by `POST content/<plugin>/<endpoint>/`
+   * (besides the platform's `artifact`, `upload`, `file`, `relative_path`, `repository`,
+   * `pulp_labels`). Only used together with `fromArtifact`.
+   */
+  createDto?: ClassType;
+  /**
+   * Enables content creation from one uploaded artifact (one-artifact types). Receives the
+   * validated body (the platform's fields plus `createDto`'s) and the stored artifact; returns the
+   * detail columns and the unit's relative path. Throw a TaskError for invalid input.
+   */
+  fromArtifact?(body: Row, artifact: ArtifactInfo): Promise<ContentFromArtifact> | ContentFromArtifact;
+}
+
+/** What `fromArtifact` makes of an uploaded file. */
+export interface ContentFromArtifact {
+  detail: Row;
+  relativePath: string;
 }
 
 /** Fields every content response carries; detail fields are merged in. */

@@ -6,3 +6,5 @@ export * from './resource-types';
 export * from './api-route';
 export * from './task';
 export * from './task-services';
+export * from './sync';
+export * from './publication';

@@ -28,9 +28,16 @@ export interface DetailResourceDefinition {
 export interface RepositoryTypeDefinition extends DetailResourceDefinition {
   /** pulp_types of content this repository accepts (`file.file`). */
   contentTypes: string[];
-  /** Task name run by `<href>sync/`; absent = no sync endpoint. */
+  /**
+   * Task name run by `<href>sync/`; absent = no sync endpoint. The platform validates the body,
+   * resolves the remote (body `remote`, else the repository's) and dispatches this task with a
+   * `SyncTaskPayload` (the repository locked exclusively, the remote shared).
+   */
   syncTask?: string;
-  /** class-validator DTO of the sync body (besides `remote` and `mirror`). */
+  /**
+   * class-validator DTO of the sync body (besides `remote` and `mirror`). Its validated fields
+   * (with the DTO's property initializers as defaults) are spread into the `SyncTaskPayload`.
+   */
   syncDto?: ClassType;
   /** pulp_types of remotes accepted for sync. */
   remoteTypes?: string[];
@@ -42,8 +49,35 @@ export interface RemoteTypeDefinition extends DetailResourceDefinition {
 }
 
 export interface PublicationTypeDefinition extends DetailResourceDefinition {
-  /** Task name run when a publication is requested. */
+  /**
+   * Task name run when a publication is requested (`POST publications/<plugin>/<endpoint>/`),
+   * dispatched with a `PublishTaskPayload` (the repository locked shared).
+   */
   publishTask?: string;
+}
+
+/**
+ * What the platform's generic `<repo_href>sync/` endpoint dispatches to `syncTask`: the core
+ * fields below plus the validated `syncDto` fields at top level (e.g. `optimize`).
+ */
+export interface SyncTaskPayload {
+  repository_id: string;
+  repository_href: string;
+  remote_id: string;
+  remote_href: string;
+  /** Remove units upstream no longer lists. */
+  mirror: boolean;
+}
+
+/**
+ * What the platform's publication create endpoint dispatches to `publishTask`: the version to
+ * publish plus the type's validated `dto` fields at top level (e.g. `manifest`).
+ */
+export interface PublishTaskPayload {
+  repository_version_id: string;
+  repository_href: string;
+  /** Pulp's `checkpoint` flag (core field, default false). */
+  checkpoint?: boolean;
 }
 
 export interface DistributionTypeDefinition extends DetailResourceDefinition {

@@ -1,4 +1,6 @@
 import type { Row } from './serialized';
+import type { SyncService } from './sync';
+import type { PublicationService } from './publication';
 
 /** Data access handed to plugin code; SQL is parameterised ($1, $2 …). */
 export interface DataAccess {
@@ -86,4 +88,6 @@ export interface TaskServices {
   readonly artifacts: ArtifactStore;
   readonly content: ContentStore;
   readonly versions: VersionService;
+  readonly sync: SyncService;
+  readonly publications: PublicationService;
 }

@@ -107,7 +107,7 @@ export async function startTestPlatform(opts: TestPlatformOptions = {}): Promise
   const api: TestPlatform['api'] = async (method, p, o = {}) => {
     const headers: Record<string, string> = { ...(o.headers ?? {}) };
     if (o.auth !== false) headers.Authorization ??= authHeader;
-    let body: BodyInit | undefined;
+    let body: RequestInit['body'];
     if (o.raw !== undefined) body = o.raw;
     else if (o.multipart) body = o.multipart;
     else if (o.form) {

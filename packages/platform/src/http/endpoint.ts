@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import type { ClassType, FilterSet, Json } from '@pith/plugin-api';
 import type { AuthenticatedUser } from './auth';
 import type { ReceivedFile } from './multipart';
+import type { SqlFilterSet } from './sql-filters';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 export type BodyEncoding = 'json' | 'form' | 'multipart';
@@ -38,8 +39,11 @@ export interface Endpoint {
   tag: string;
   summary?: string;
   body?: BodySpec;
-  /** List filters; `limit`, `offset`, `ordering`, `fields`, `exclude_fields` are always allowed on lists. */
-  filters?: FilterSet;
+  /**
+   * List filters, documented as query parameters (declarative plugin filters or SQL filters);
+   * `limit`, `offset`, `ordering`, `fields`, `exclude_fields` are always allowed on lists.
+   */
+  filters?: FilterSet | SqlFilterSet;
   /** Extra query parameters that are not filters (e.g. `minimal`). */
   queryParams?: Record<string, 'string' | 'integer' | 'boolean'>;
   list?: boolean;

@@ -8,6 +8,7 @@ import { coerceFormValues, validateBody } from './validation';
 import { receiveMultipart, type ReceivedFile } from './multipart';
 import type { DigestName } from '../storage/hashing';
 import type { Logger } from '../logging/logger';
+import { applyFieldSelection } from './field-selection';
 
 export interface RouterOptions {
   auth: BasicAuthenticator;
@@ -137,7 +138,9 @@ async function handle(ep: Endpoint, req: Request, res: Response, opts: RouterOpt
     const headers = { ...(result.headers ?? {}) };
     const etag = ep.method === 'GET' || ep.method === 'PUT' || ep.method === 'PATCH' ? etagFor(result.body) : undefined;
     if (etag) headers.ETag = etag;
-    sendJson(res, result.status, result.body, headers);
+    // `fields` / `exclude_fields` slim down any GET (applying twice is harmless).
+    const selected = ep.method === 'GET' ? applyFieldSelection(result.body, query) : result.body;
+    sendJson(res, result.status, selected, headers);
   } catch (e) {
     sendError(res, e, opts.logger, ep, cid);
   } finally {

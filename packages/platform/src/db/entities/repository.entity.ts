@@ -53,6 +53,7 @@ export interface ContentCounts {
 @Unique('core_repositorycontent_added_uniq', ['repository_id', 'content_id', 'version_added'])
 @Index('core_repositorycontent_content_idx', ['content_id'])
 @Index('core_repositorycontent_repo_removed_idx', ['repository_id', 'version_removed'])
+@Index('core_repositorycontent_repo_added_idx', ['repository_id', 'version_added'])
 export class RepositoryContent {
   @PrimaryGeneratedColumn('increment', { type: 'bigint' }) id: string;
   @Column('uuid') repository_id: string;

@@ -28,6 +28,8 @@ export class GroupProgressReport extends PulpBase {
  */
 @Entity('core_task')
 @Index('core_task_incomplete_seq_idx', ['seq'], { where: "state IN ('waiting','running','canceling')" })
+@Index('core_task_parent_idx', ['parent_task_id'], { where: 'parent_task_id IS NOT NULL' })
+@Index('core_task_finished_idx', ['finished_at'], { where: 'finished_at IS NOT NULL' })
 export class Task extends PulpBase {
   @Column('bigint') @Generated('increment') seq: string;
   @Index('core_task_state_idx') @Column('varchar', { length: 16 }) state: TaskState;
