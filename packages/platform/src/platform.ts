@@ -11,12 +11,15 @@ import { BasicAuthenticator } from './http/auth';
 import { StatusService } from './api/status.service';
 import { TaskDispatcher } from './tasking/task-dispatcher.service';
 import { wakeQueueName } from './tasking/redis';
+import { discardIncompleteVersions } from './repositories/version.service';
 import { coreTasks } from './tasks-index';
 import { ArtifactStorageService } from './storage/artifact-storage.service';
 import { UploadService } from './uploads/upload.service';
 import { DetailTables } from './resources/detail-tables';
 import { RepositoryVersionService } from './repositories/version.service';
 import { ContentStoreService } from './content/content-store.service';
+import { PlatformSyncService } from './sync/sync.service';
+import { PublicationsService } from './publications/publication.service';
 import type { TaskServices } from '@pith/plugin-api';
 
 /** Called with a task id when that task failed or was abandoned: removes what it left incomplete. */
@@ -46,6 +49,10 @@ export class Platform {
   readonly versions: RepositoryVersionService;
   /** Content saving with natural-key dedupe (plugin-api ContentStore). */
   readonly content: ContentStoreService;
+  /** Publications (plugin-api PublicationService via `publications.forTask(id)`). */
+  readonly publications: PublicationsService;
+  /** Sync pipeline and downloaders (plugin-api SyncService; tasks get `sync.forTask(id)`). */
+  readonly sync: PlatformSyncService;
   private readonly cleanupHooks: TaskCleanupHook[] = [];
 
   private constructor(
@@ -65,6 +72,10 @@ export class Platform {
     this.detailTables = new DetailTables(this.db, dataSource);
     this.versions = new RepositoryVersionService(this.db, this.registry, this.detailTables, this.logger);
     this.content = new ContentStoreService(this.db, this.registry, this.detailTables);
+    this.publications = new PublicationsService(this);
+    this.sync = new PlatformSyncService({ db: this.db, registry: this.registry, detailTables: this.detailTables, artifacts: this.artifacts, content: this.content, versions: this.versions, logger: this.logger, allowedImportPaths: config.PITH_ALLOWED_IMPORT_PATHS });
+    // A failed, canceled or abandoned task never leaves an incomplete version behind.
+    this.onTaskCleanup((taskId, db) => discardIncompleteVersions(db, taskId).then(() => undefined));
     // Service construction by area goes above this line; core tasks register last.
     for (const t of coreTasks(this)) this.registry.addTask(t);
   }
@@ -84,16 +95,13 @@ export class Platform {
   taskServices(taskId: string): TaskServices {
     void taskId;
     const db = this.db;
-    const missing = (name: string) => (): never => {
-      throw new Error(`task service '${name}' is not available in this process`);
-    };
     return Object.defineProperties({} as TaskServices, {
       db: { get: () => db },
       artifacts: { get: () => this.artifacts },
       content: { get: () => this.content },
       versions: { get: () => this.versions.forTask(taskId) },
-      sync: { get: missing('sync') },
-      publications: { get: missing('publications') },
+      sync: { get: () => this.sync.forTask(taskId) },
+      publications: { get: () => this.publications.forTask(taskId) },
     });
   }
 
@@ -113,6 +121,7 @@ export class Platform {
   async close(): Promise<void> {
     await this.tasks.close();
     await this.status.close();
+    await this.sync.close();
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
   }
 }

@@ -6,6 +6,8 @@ export class SleepPayload {
   @IsArray() @IsString({ each: true }) exclusive: string[];
   @IsOptional() @IsArray() @IsString({ each: true }) shared?: string[];
   @IsString() label: string;
+  /** When set, the sleep happens while building a new version of this repository. */
+  @IsOptional() @IsString() repository_id?: string;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -31,7 +33,8 @@ export const taskTestPlugin = definePlugin({
         await ctx.db.query(`CREATE TABLE IF NOT EXISTS tasktest_log (label text, event text, at timestamptz default clock_timestamp())`).catch(() => undefined);
         await ctx.db.query(`INSERT INTO tasktest_log (label, event) VALUES ($1, 'start')`, [p.label]);
         const progress = await ctx.progress({ message: 'Sleeping', code: 'tasktest.sleep', total: 1 });
-        await sleep(p.ms, ctx.signal);
+        if (p.repository_id) await ctx.versions.create(p.repository_id, () => sleep(p.ms, ctx.signal));
+        else await sleep(p.ms, ctx.signal);
         progress.increment();
         await progress.done();
         await ctx.db.query(`INSERT INTO tasktest_log (label, event) VALUES ($1, 'end')`, [p.label]);

@@ -96,9 +96,20 @@ describe('tasking runtime (real PostgreSQL + Redis)', () => {
     });
     await Promise.all(t.workers.map((w) => w.stop(0)));
     try {
-      const res = '/pulp/api/v3/repositories/test/thing/00000000-0000-7000-8000-00000000dead/';
-      const victim = await sleepTask('victim', 120_000, [res]);
+      const repo = await t.api('POST', '/pulp/api/v3/repositories/test/thing/', { body: { name: 'victim-repo' } });
+      expect(repo.status).toBe(201);
+      const res: string = repo.body.pulp_href;
+      const repositoryId = res.split('/').slice(-2)[0]!;
+      const victim = await t.platform.tasks.dispatch({
+        name: 'tasktest.sleep', payload: { label: 'victim', ms: 120_000, exclusive: [res], repository_id: repositoryId }, exclusive: [res] });
       await waitState(t, victim.pulp_id, ['running'], 20_000);
+      // the victim is building version 1 when it dies
+      for (let i = 0; i < 100; i++) {
+        const v = await t.platform.db.one('SELECT 1 AS x FROM core_repositoryversion WHERE repository_id = $1 AND NOT complete', [repositoryId]);
+        if (v) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(await t.platform.db.one('SELECT number FROM core_repositoryversion WHERE repository_id = $1 AND NOT complete', [repositoryId])).toEqual({ number: 1 });
       const owner = await t.platform.db.one<{ worker_name: string }>('SELECT worker_name FROM core_task WHERE pulp_id = $1', [victim.pulp_id]);
       expect(owner?.worker_name).toBe('doomed-worker');
       const next = await sleepTask('after-victim', 1, [res]);
@@ -110,6 +121,10 @@ describe('tasking runtime (real PostgreSQL + Redis)', () => {
       const failed = await waitState(t, victim.pulp_id, ['failed', 'completed', 'canceled'], 60_000);
       expect(failed.state).toBe('failed');
       expect(failed.error).toEqual({ reason: 'Worker has gone missing.' });
+      const incomplete = await t.platform.db.query('SELECT number FROM core_repositoryversion WHERE NOT complete');
+      expect(incomplete).toEqual([]);
+      const versions = await t.api('GET', `${res}versions/`);
+      expect(versions.body.results.map((v: { number: number }) => v.number)).toEqual([0]);
       expect((await waitState(t, next.pulp_id, ['completed'], 30_000)).state).toBe('completed');
     } finally {
       child.kill('SIGKILL');
