@@ -11,6 +11,10 @@ const out = path.join(root, '.pith', 'jest-results.json');
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.rmSync(out, { force: true });
 
+// Debian packages the e2e suites drive (nginx, curl): installed when missing, a no-op otherwise.
+const deps = spawnSync('bash', [path.join(root, 'scripts', 'ensure-test-deps.sh')], { cwd: root, stdio: 'inherit' });
+if (deps.status !== 0) process.stderr.write('warning: scripts/ensure-test-deps.sh failed; suites needing nginx/curl will fail\n');
+
 const jest = path.join(root, 'node_modules', 'jest', 'bin', 'jest.js');
 const args = [jest, '--ci', '--json', `--outputFile=${out}`, ...process.argv.slice(2)];
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env: { ...process.env, FORCE_COLOR: '0' } });

@@ -117,7 +117,7 @@ export async function runVersionListing(): Promise<{ ok: boolean }> {
         artifacts: [{ relativePath: name, artifactId: null }],
       })));
       const t0 = process.hrtime.bigint();
-      await p.versions.create(repoId, (b) => b.add(ids));
+      await p.versions.create(repoId, async (b) => { await b.add(ids); });
       versionTimes.push(ms(t0));
     }
     const loadMs = ms(loadStart);
@@ -154,7 +154,7 @@ export async function runVersionListing(): Promise<{ ok: boolean }> {
       artifacts: [{ relativePath: 'extra', artifactId: null }],
     }]);
     let t0 = process.hrtime.bigint();
-    const v101 = await p.versions.create(repoId, (b) => b.add([extra!]));
+    const v101 = await p.versions.create(repoId, async (b) => { await b.add([extra!]); });
     const v101Ms = ms(t0);
     const summary = (await api('GET', `${repo.pulp_href}versions/${versions + 1}/`)).body?.content_summary;
     if (v101?.number !== versions + 1) problems.push(`version ${versions + 1} was not created (${JSON.stringify(v101)})`);

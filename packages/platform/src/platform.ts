@@ -73,7 +73,10 @@ export class Platform {
     this.versions = new RepositoryVersionService(this.db, this.registry, this.detailTables, this.logger);
     this.content = new ContentStoreService(this.db, this.registry, this.detailTables);
     this.publications = new PublicationsService(this);
-    this.sync = new PlatformSyncService({ db: this.db, registry: this.registry, detailTables: this.detailTables, artifacts: this.artifacts, content: this.content, versions: this.versions, logger: this.logger, allowedImportPaths: config.PITH_ALLOWED_IMPORT_PATHS });
+    this.sync = new PlatformSyncService({
+      db: this.db, registry: this.registry, detailTables: this.detailTables, artifacts: this.artifacts, content: this.content,
+      versions: this.versions, logger: this.logger, allowedImportPaths: config.PITH_ALLOWED_IMPORT_PATHS,
+    });
     // A failed, canceled or abandoned task never leaves an incomplete version behind.
     this.onTaskCleanup((taskId, db) => discardIncompleteVersions(db, taskId).then(() => undefined));
     // Service construction by area goes above this line; core tasks register last.

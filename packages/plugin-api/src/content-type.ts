@@ -37,6 +37,12 @@ export interface ContentTypeDefinition {
    * detail columns and the unit's relative path. Throw a TaskError for invalid input.
    */
   fromArtifact?(body: Row, artifact: ArtifactInfo): Promise<ContentFromArtifact> | ContentFromArtifact;
+  /**
+   * Request-time check of a create body's fields (`relative_path` and `createDto`'s), run before
+   * the task is dispatched so bad input is a 400 rather than a failed task. Returns field →
+   * messages, or null when the fields are acceptable. `fromArtifact` should still re-check.
+   */
+  validateCreate?(fields: Row): Record<string, string[]> | null;
 }
 
 /** What `fromArtifact` makes of an uploaded file. */

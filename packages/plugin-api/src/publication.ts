@@ -7,6 +7,7 @@ export interface VersionContentArtifact {
   content_artifact_id: string;
   relative_path: string;
   artifact_id: string | null;
+  /** The artifact's sha256, or the expected one of an on-demand unit (from its remote artifact). */
   sha256: string | null;
   size: number | null;
 }
@@ -31,7 +32,41 @@ export interface PublicationCreateOptions {
   detail?: Row;
 }
 
+/** What `reuseExisting` compares: a complete publication of this type, of this version, with these detail values. */
+export interface PublicationMatch {
+  pulpType: string;
+  repositoryVersionId: string;
+  /** Detail columns that must be equal (e.g. `{manifest: 'PULP_MANIFEST'}`); omitted = any. */
+  detail?: Row;
+  passThrough?: boolean;
+}
+
 export interface PublicationService {
-  /** Builds a publication; it becomes visible only when `build` succeeds, and is removed otherwise. */
+  /**
+   * Builds a publication; it becomes visible only when `build` succeeds, and is removed otherwise.
+   * The new publication's href is recorded in the task's `created_resources`.
+   */
   create(opts: PublicationCreateOptions, build: (b: PublicationBuilder) => Promise<void>): Promise<{ pulp_id: string; href: string }>;
+  /**
+   * Skip helper for publishing an unchanged version again: returns the newest complete publication
+   * matching `match` (recording it in the task's `created_resources`, so clients waiting for a
+   * publication href get one), or null when a new one must be built. A plugin calls it unless the
+   * request asked to force a new publication.
+   */
+  reuseExisting(match: PublicationMatch): Promise<{ pulp_id: string; href: string } | null>;
+}
+
+/**
+ * Payload the platform dispatches to a publication type's `publishTask` for
+ * `POST publications/<plugin>/<type>/`: these fields plus the type's DTO fields (only those given).
+ * The task's payload class must declare all of them (payloads are validated strictly); the platform
+ * takes a shared lock on `repository_href`.
+ */
+export interface PublishTaskPayload {
+  repository_id: string;
+  repository_href: string;
+  /** The resolved version (the repository's latest complete version when only `repository` was given). */
+  repository_version_id: string;
+  /** pulp_type of the publication to build (`file.file`). */
+  publication_type: string;
 }

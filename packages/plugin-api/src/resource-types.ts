@@ -69,17 +69,6 @@ export interface SyncTaskPayload {
   mirror: boolean;
 }
 
-/**
- * What the platform's publication create endpoint dispatches to `publishTask`: the version to
- * publish plus the type's validated `dto` fields at top level (e.g. `manifest`).
- */
-export interface PublishTaskPayload {
-  repository_version_id: string;
-  repository_href: string;
-  /** Pulp's `checkpoint` flag (core field, default false). */
-  checkpoint?: boolean;
-}
-
 export interface DistributionTypeDefinition extends DetailResourceDefinition {
   /** Serve from the publication (true) or straight from a repository version (false). */
   serveFromPublication: boolean;

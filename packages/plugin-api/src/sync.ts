@@ -71,12 +71,18 @@ export interface SyncRunOptions {
   remote: RemoteInfo;
   /** Remove units upstream no longer lists. */
   mirror: boolean;
+  /** The task's cancellation signal (`ctx.signal`): stops downloads and the pipeline promptly. */
+  signal?: AbortSignal;
 }
 
 export interface SyncStats {
   version: CompletedVersion | null;
   contentSeen: number;
   artifactsDownloaded: number;
+  /** Units newly added to the version. */
+  contentAdded: number;
+  /** Units removed because upstream no longer lists them (mirror). */
+  contentRemoved: number;
 }
 
 /**

@@ -57,12 +57,19 @@ export interface NewVersionOptions {
 export interface RepositoryVersionBuilder {
   readonly repositoryId: string;
   readonly number: number;
-  /** Adds units (ids); already-present ones are ignored. Call in batches. */
-  add(contentIds: string[]): Promise<void>;
+  /** Adds units (ids); already-present ones are ignored. Call in batches. Returns how many were newly added. */
+  add(contentIds: string[]): Promise<number>;
   /** Removes units; `'*'` removes everything. */
   remove(contentIds: string[] | '*'): Promise<void>;
   /** Content ids present in the base version, streamed in batches (for mirror syncs). */
   presentContentIds(batchSize?: number): AsyncIterable<string[]>;
+  /**
+   * Mirror support: records units as seen (kept by `removeUnseen`). Seen ids are held in the
+   * database, not in memory, so a mirror of any size costs the same memory.
+   */
+  markSeen(contentIds: string[]): Promise<void>;
+  /** Removes every unit of the base version never passed to `markSeen` (set-based); returns how many. */
+  removeUnseen(): Promise<number>;
 }
 
 export interface CompletedVersion {

@@ -90,6 +90,11 @@ function typeEndpoints(p: Platform, reader: ContentReader, reg: ContentReg): End
       responses: { 202: { schema: 'AsyncOperationResponse' } },
       handler: async (ctx) => {
         const body = ctx.body as ContentCreateCoreDto & Record<string, unknown>;
+        const fields: Record<string, unknown> = {};
+        if (body.relative_path !== undefined) fields.relative_path = body.relative_path;
+        for (const k of typeFields) if (body[k] !== undefined && !CORE_CREATE_FIELDS.has(k)) fields[k] = body[k];
+        const problems = reg.def.validateCreate?.(fields);
+        if (problems && Object.keys(problems).length) throw fieldErrors(problems);
         const sources = (['artifact', 'upload', 'file'] as const).filter((k) => body[k] !== undefined && body[k] !== null && body[k] !== '');
         if (sources.length !== 1) {
           throw fieldErrors({ non_field_errors: ['Exactly one of artifact, file or upload must be specified.'] });
@@ -119,9 +124,6 @@ function typeEndpoints(p: Platform, reader: ContentReader, reg: ContentReg): End
           // Stored now (the temp file dies with the request); the task only refers to the artifact.
           artifactId = (await p.artifacts.saveReceived(body.file as ReceivedFile)).pulp_id;
         }
-        const fields: Record<string, unknown> = {};
-        if (body.relative_path !== undefined) fields.relative_path = body.relative_path;
-        for (const k of typeFields) if (body[k] !== undefined && !CORE_CREATE_FIELDS.has(k)) fields[k] = body[k];
         const payload: ContentCreatePayload = {
           pulp_type: reg.pulpType,
           artifact_id: artifactId,

@@ -1,28 +1,15 @@
 import type { Endpoint } from '../http/endpoint';
-import { badRequest } from '../http/errors';
 import { API_ROOT } from '../http/hrefs';
-import { columnFilter, type SqlFilterSet } from '../http/sql-filters';
+import type { SqlFilterSet } from '../http/sql-filters';
 import type { Platform } from '../platform';
 import { MasterDetailService } from '../resources/master-detail.service';
 import { KINDS, type MasterKind } from '../resources/resource-kinds';
-import {
-  documented, identityFilters, labelSelectFilter, nameFilter, pulpTypeFilter, referenceId, timestampFilter,
-} from '../resources/common-filters';
-import { filterVersion } from '../resources/references';
+import { documented, pulpTypeFilter } from '../resources/common-filters';
 import { remoteFilters } from './remotes.endpoints';
 import { repositoryFilters } from './repositories.endpoints';
-
-function repositoryRefFilter(column: string): SqlFilterSet[string] {
-  return {
-    type: 'string',
-    description: 'Foreign Key referenced by HREF',
-    apply: (w, _l, raw) => {
-      const id = referenceId(raw, ['repositories']);
-      if (!id) throw badRequest(`Invalid value for filter 'repository': '${raw.slice(0, 200)}' is not a repository href.`);
-      w.add(`${column} = ${w.p(id)}`);
-    },
-  };
-}
+import { publicationFilters } from './publications.endpoints';
+import { distributionFilters } from './distributions.endpoints';
+import { contentGuardFilters } from './contentguards.endpoints';
 
 /** Filters of the generic (all types) list of each kind; `pulp_type` is added for every kind. */
 function kindFilters(p: Platform, kind: MasterKind): SqlFilterSet {
@@ -32,28 +19,11 @@ function kindFilters(p: Platform, kind: MasterKind): SqlFilterSet {
     case 'remotes':
       return remoteFilters();
     case 'publications':
-      return {
-        ...identityFilters('m.pulp_id', ['publications']),
-        pulp_created: timestampFilter('m.pulp_created'),
-        repository: repositoryRefFilter('pv.repository_id'),
-        repository_version: {
-          type: 'string',
-          apply: async (w, _l, raw) => {
-            const v = await filterVersion(p, 'repository_version', raw);
-            w.add(`m.repository_version_id = ${w.p(v.versionId)}`);
-          },
-        },
-      };
+      return publicationFilters(p);
     case 'distributions':
-      return {
-        name: nameFilter('m.name'),
-        base_path: { type: 'string', lookups: ['contains', 'icontains', 'in'], apply: columnFilter('m.base_path', 'string') },
-        pulp_label_select: labelSelectFilter('m.pulp_labels'),
-        ...identityFilters('m.pulp_id', ['distributions']),
-        repository: repositoryRefFilter('m.repository_id'),
-      };
+      return distributionFilters();
     case 'contentguards':
-      return { name: nameFilter('m.name'), ...identityFilters('m.pulp_id', ['contentguards']) };
+      return contentGuardFilters();
   }
 }
 

@@ -12,6 +12,9 @@ import { repositoryEndpoints } from './repositories.endpoints';
 import { remoteEndpoints } from './remotes.endpoints';
 import { contentEndpoints } from './content.endpoints';
 import { genericListEndpoints } from './generic-lists.endpoints';
+import { publicationEndpoints } from './publications.endpoints';
+import { distributionEndpoints } from './distributions.endpoints';
+import { contentGuardEndpoints } from './contentguards.endpoints';
 
 /**
  * Every core REST endpoint plus the per-type routes generated from plugin declarations. Each area
@@ -28,5 +31,6 @@ export function buildEndpoints(p: Platform): Endpoint[] {
     ...orphanEndpoints(p),
     ...taskEndpoints(p), ...taskGroupEndpoints(p), ...workerEndpoints(p),
     ...repositoryEndpoints(p), ...remoteEndpoints(p), ...contentEndpoints(p), ...genericListEndpoints(p),
+    ...publicationEndpoints(p), ...distributionEndpoints(p), ...contentGuardEndpoints(p),
   ];
 }

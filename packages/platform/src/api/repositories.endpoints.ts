@@ -1,23 +1,24 @@
 import type { JsonObject, RepositoryTypeDefinition } from '@pith/plugin-api';
 import type { Endpoint, RequestContext } from '../http/endpoint';
-import { badRequest, fieldErrors, notFound, preconditionFailed } from '../http/errors';
+import { badRequest, fieldError, fieldErrors, notFound, preconditionFailed } from '../http/errors';
 import { API_ROOT, parseHref } from '../http/hrefs';
 import { fromFieldFilters, type SqlFilterSet } from '../http/sql-filters';
 import { applyFieldSelection } from '../http/field-selection';
 import type { Platform } from '../platform';
 import type { RegisteredType } from '../plugins/plugin-registry';
 import { UUID_RE, uuid7 } from '../util/uuid7';
-import { RepositoryCoreDto, RepositoryModifyDto } from '../resources/core-dtos';
-import { combineDtos, partialDto } from '../resources/dto-combine';
+import { RepositoryCoreDto, RepositoryModifyDto, RepositorySyncCoreDto } from '../resources/core-dtos';
+import { combineDtos, dtoProperties, partialDto } from '../resources/dto-combine';
 import { MasterDetailService } from '../resources/master-detail.service';
 import {
   collectionPath, hrefParamName, REPOSITORY_KIND, titleCase,
 } from '../resources/resource-kinds';
 import { identityFilters, ifMatchSatisfied, labelSelectFilter, nameFilter, referenceInFilter } from '../resources/common-filters';
-import { requireVersion, resolveResourceRef } from '../resources/references';
-import { repositoryHref } from '../resources/resource-hrefs';
+import { requireVersion, resolveResourceRef, type ResolvedRef } from '../resources/references';
+import { detailHref, repositoryHref } from '../resources/resource-hrefs';
 import { documented } from '../resources/common-filters';
 import { VersionReader } from '../repositories/version-reader';
+import { contentPrn } from '../content/content-reader';
 import type { ModifyPayload } from '../repositories/repository-tasks';
 
 type RepoReg = RegisteredType<RepositoryTypeDefinition>;
@@ -114,11 +115,26 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, versions: VersionR
 
   const update = async (ctx: RequestContext): Promise<JsonObject> => {
     const id = pathId(ctx);
-    const body = await svc.update(spec, reg, id, ctx.ifMatch, async () => ({
-      master: await repositoryColumns(p, reg, ctx.body as RepositoryCoreDto),
-      detail: await svc.detailValues(reg, ctx.body as Record<string, unknown>),
-    }));
+    let before: unknown;
+    const body = await svc.update(spec, reg, id, ctx.ifMatch, async (current) => {
+      before = current.retain_repo_versions;
+      return {
+        master: await repositoryColumns(p, reg, ctx.body as RepositoryCoreDto),
+        detail: await svc.detailValues(reg, ctx.body as Record<string, unknown>),
+      };
+    });
     if (!body) throw notFound();
+    if (body.retain_repo_versions !== null && body.retain_repo_versions !== before) {
+      // Pruning squashes versions, which needs the repository lock: a task, while the update stays synchronous.
+      const href = repositoryHref(p.registry, reg.pulpType, id);
+      await p.tasks.dispatch({
+        name: 'core.repository_retention',
+        payload: { repository_id: id, repository_href: href },
+        exclusive: [href],
+        loggingCid: ctx.correlationId,
+        createdBy: ctx.user?.id ?? null,
+      });
+    }
     return body;
   };
 
@@ -247,7 +263,74 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, versions: VersionR
         return { status: 202, body: { task: task.href } };
       },
     },
+    ...(reg.def.syncTask ? [syncEndpoint(p, reg, { item, hrefParam, op, tag, requireRepo })] : []),
   ];
+}
+
+/**
+ * `POST {repo_href}sync/` for types that declare a `syncTask`: validates the body (core `remote`
+ * and `mirror` plus the type's `syncDto`), resolves the remote (the body's, else the
+ * repository's default; it must be of an accepted type) and dispatches the task with a
+ * plugin-api `SyncTaskPayload`, locking the repository exclusively and the remote shared.
+ */
+function syncEndpoint(
+  p: Platform, reg: RepoReg,
+  at: { item: string; hrefParam: string; op: string; tag: string; requireRepo: (ctx: RequestContext) => Promise<string> },
+): Endpoint {
+  const def = reg.def;
+  const schema = def.syncDto ? `${reg.plugin.id}.${titleCase(def.type)}RepositorySyncURL` : 'RepositorySyncURL';
+  const dto = combineDtos(schema, RepositorySyncCoreDto, def.syncDto);
+  const typeFields = def.syncDto ? dtoProperties(def.syncDto) : [];
+  // combineDtos copies rules, not property initializers: the syncDto's defaults are read from an instance.
+  const defaults = (def.syncDto ? new def.syncDto() : {}) as Record<string, unknown>;
+  return {
+    method: 'POST', path: `${at.item}sync/`, openapiPath: `{${at.hrefParam}}sync/`, hrefParam: at.hrefParam,
+    operationId: `${at.op}_sync`, tag: at.tag, summary: 'Sync from a remote',
+    body: { dto },
+    responses: ASYNC,
+    handler: async (ctx) => {
+      const id = await at.requireRepo(ctx);
+      const body = ctx.body as RepositorySyncCoreDto & Record<string, unknown>;
+      let remote: ResolvedRef;
+      if (body.remote !== undefined && body.remote !== null && body.remote !== '') {
+        remote = await resolveResourceRef(p, 'remote', body.remote, 'remotes', def.remoteTypes);
+      } else {
+        const row = await p.db.one<{ remote_id: string | null; pulp_type: string | null }>(
+          'SELECT r.remote_id, rem.pulp_type FROM core_repository r LEFT JOIN core_remote rem ON rem.pulp_id = r.remote_id WHERE r.pulp_id = $1',
+          [id],
+        );
+        if (!row?.remote_id || !row.pulp_type) throw fieldError('remote', 'This field is required since a remote is not set on the repository.');
+        if (def.remoteTypes && !def.remoteTypes.includes(row.pulp_type)) {
+          throw fieldError('remote', `Invalid type: ${row.pulp_type} is not one of ${def.remoteTypes.join(', ')}.`);
+        }
+        remote = { id: row.remote_id, pulpType: row.pulp_type };
+      }
+      const repoHref = repositoryHref(p.registry, reg.pulpType, id);
+      const remoteHref = detailHref(p.registry, 'remotes', remote.pulpType, remote.id);
+      const extra: Record<string, unknown> = {};
+      for (const k of typeFields) {
+        const v = body[k] !== undefined ? body[k] : defaults[k];
+        if (v !== undefined) extra[k] = v;
+      }
+      const payload = {
+        ...extra,
+        repository_id: id,
+        repository_href: repoHref,
+        remote_id: remote.id,
+        remote_href: remoteHref,
+        mirror: body.mirror ?? false,
+      };
+      const task = await p.tasks.dispatch({
+        name: def.syncTask!,
+        payload,
+        exclusive: [repoHref],
+        shared: [remoteHref],
+        loggingCid: ctx.correlationId,
+        createdBy: ctx.user?.id ?? null,
+      });
+      return { status: 202, body: { task: task.href } };
+    },
+  };
 }
 
 const MAX_UNITS = 100_000;
@@ -271,7 +354,12 @@ export async function validateModify(
   const resolve = async (field: string, list: string[]): Promise<string[]> => {
     const parsed: Array<{ value: string; id: string | null; type?: string }> = list.map((value) => {
       const prnMatch = /^prn:[a-z0-9_]+\.[a-z0-9_]+:([0-9a-f-]{36})$/i.exec(value);
-      if (prnMatch && UUID_RE.test(prnMatch[1]!)) return { value, id: prnMatch[1]!.toLowerCase() };
+      if (prnMatch && UUID_RE.test(prnMatch[1]!)) {
+        // The PRN's model must be a content type's: an artifact's PRN with a content id is no content.
+        const id = prnMatch[1]!.toLowerCase();
+        const t = [...p.registry.contentTypes.values()].find((r) => contentPrn(r, r.pulpType, id) === value.toLowerCase());
+        return { value, id: t ? id : null, type: t?.pulpType };
+      }
       const h = parseHref(value);
       if (!h || h.kind !== 'content') return { value, id: null };
       const t = p.registry.byEndpoint(p.registry.contentTypes, h.plugin!, h.endpoint!);

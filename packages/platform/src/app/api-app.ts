@@ -4,7 +4,7 @@ import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Express } from 'express';
 import type { Platform } from '../platform';
 import { buildEndpoints } from '../api/index';
-import { mountEndpoints } from '../http/router';
+import { jsonClientErrors, mountEndpoints } from '../http/router';
 import { API_ROOT } from '../http/hrefs';
 import { startAppHeartbeat } from './app-heartbeat';
 import type { DigestName } from '../storage/hashing';
@@ -54,6 +54,7 @@ export async function createApiApp(p: Platform): Promise<INestApplication> {
     digests: p.config.PITH_ALLOWED_CONTENT_CHECKSUMS as DigestName[],
     apiPrefix: API_ROOT.replace(/\/$/, ''),
   });
+  jsonClientErrors(app.getHttpServer());
   await app.init();
   return app;
 }

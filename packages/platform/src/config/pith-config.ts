@@ -31,6 +31,13 @@ export class PithConfig {
   @IsString() @Matches(/^\/.*\/$/, { message: 'PITH_CONTENT_PATH_PREFIX must start and end with /' })
   PITH_CONTENT_PATH_PREFIX = '/pulp/content/';
 
+  /**
+   * nginx internal location (e.g. `/pith-media`) aliased to the media root: the content app then
+   * answers with `X-Accel-Redirect: <prefix>/artifact/…` and nginx sends the file. Empty = off.
+   */
+  @IsOptional() @IsString() @Matches(/^\/[A-Za-z0-9._~\/-]*$/, { message: 'PITH_CONTENT_X_ACCEL_REDIRECT must be an absolute URL path' })
+  PITH_CONTENT_X_ACCEL_REDIRECT: string | undefined = undefined;
+
   /** Admin password set at migrate/start when given. */
   @IsOptional() @IsString() PITH_ADMIN_PASSWORD: string | undefined = undefined;
 

@@ -48,7 +48,7 @@ export function contentCreateTask(p: Platform): TaskDefinition<ContentCreatePayl
       }]);
       await ctx.addCreatedResource(contentHref(p.registry, pl.pulp_type, id!));
       if (pl.repository_id) {
-        const v = await ctx.versions.create(pl.repository_id, (b) => b.add([id!]));
+        const v = await ctx.versions.create(pl.repository_id, async (b) => { await b.add([id!]); });
         if (v) await ctx.addCreatedResource(v.href);
       }
     },

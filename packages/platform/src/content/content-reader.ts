@@ -174,7 +174,11 @@ export class ContentReader {
   async serialize(rows: Row[]): Promise<JsonObject[]> {
     if (rows.length === 0) return [];
     const byType = new Map<string, string[]>();
-    for (const r of rows) byType.set(r.pulp_type, [...(byType.get(r.pulp_type) ?? []), r.pulp_id]);
+    for (const r of rows) {
+      const list = byType.get(r.pulp_type);
+      if (list) list.push(r.pulp_id);
+      else byType.set(r.pulp_type, [r.pulp_id]);
+    }
     const details = new Map<string, Row>();
     const tables = new Map<string, DetailTable>();
     for (const [t, ids] of byType) {
@@ -192,7 +196,11 @@ export class ContentReader {
         'SELECT content_id, relative_path, artifact_id FROM core_contentartifact WHERE content_id = ANY($1::uuid[]) ORDER BY relative_path',
         [withArtifacts],
       );
-      for (const ca of cas) artifacts.set(ca.content_id, [...(artifacts.get(ca.content_id) ?? []), ca]);
+      for (const ca of cas) {
+        const list = artifacts.get(ca.content_id);
+        if (list) list.push(ca);
+        else artifacts.set(ca.content_id, [ca]);
+      }
     }
     return rows.map((r) => {
       const reg = this.p.registry.contentTypes.get(r.pulp_type);

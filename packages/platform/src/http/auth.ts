@@ -47,6 +47,8 @@ export class BasicAuthenticator {
     if (i < 0) throw invalidCredentials();
     const username = decoded.slice(0, i);
     const password = decoded.slice(i + 1);
+    // PostgreSQL text cannot hold NUL: such a username names nobody (and must not reach the query).
+    if (decoded.includes('\u0000')) throw invalidCredentials();
     const row = await this.db.one<{ id: number; username: string; password: string; is_superuser: boolean; is_active: boolean }>(
       'SELECT id, username, password, is_superuser, is_active FROM core_user WHERE username = $1',
       [username],

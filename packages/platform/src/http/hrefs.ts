@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { UUID_RE } from '../util/uuid7';
 import { fieldError } from './errors';
 
@@ -31,13 +32,26 @@ export interface ParsedHref {
 const SIMPLE = /^\/pulp\/api\/v3\/(artifacts|uploads|tasks|task-groups|workers|exporters\/core\/pulp|importers\/core\/pulp)\/([0-9a-f-]{36})\/$/i;
 const DETAIL = /^\/pulp\/api\/v3\/(repositories|remotes|content|publications|distributions|contentguards)\/([a-z0-9_]+)\/([a-z0-9_-]+)\/([0-9a-f-]{36})\/(?:versions\/(\d{1,9})\/)?$/i;
 
-/** Parses an href (absolute URLs are reduced to their path). Returns null when it is not one of ours. */
+/**
+ * The `Host` (or `X-Forwarded-Host`) of the API request being handled, set by the router: an
+ * absolute href naming another host does not name one of our objects.
+ */
+export const requestHost = new AsyncLocalStorage<string>();
+
+/**
+ * Parses an href (absolute URLs to this server are reduced to their path). Returns null when it is
+ * not one of ours.
+ */
 export function parseHref(input: string): ParsedHref | null {
   if (typeof input !== 'string' || input.length > 2048) return null;
   let path = input;
   if (/^https?:\/\//i.test(path)) {
     try {
-      path = new URL(path).pathname;
+      const u = new URL(path);
+      const host = requestHost.getStore();
+      // Same scheme on both sides so default ports compare equal (`host` vs `host:80`).
+      if (host !== undefined && new URL(`${u.protocol}//${host}`).host !== u.host) return null;
+      path = u.pathname;
     } catch {
       return null;
     }

@@ -1,4 +1,6 @@
 import express, { type Express, type Request, type Response } from 'express';
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { randomUUID, createHash } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
 import type { Endpoint, RequestContext, HandlerResult } from './endpoint';
@@ -9,6 +11,7 @@ import { receiveMultipart, type ReceivedFile } from './multipart';
 import type { DigestName } from '../storage/hashing';
 import type { Logger } from '../logging/logger';
 import { applyFieldSelection } from './field-selection';
+import { requestHost } from './hrefs';
 
 export interface RouterOptions {
   auth: BasicAuthenticator;
@@ -76,7 +79,8 @@ export function mountEndpoints(app: Express, endpoints: Endpoint[], opts: Router
   for (const ep of endpoints) {
     const method = ep.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head';
     router[method](ep.path, (req: Request, res: Response) => {
-      void handle(ep, req, res, opts);
+      const host = (req.header('x-forwarded-host') ?? req.header('host') ?? 'localhost').split(',')[0]!.trim();
+      requestHost.run(host, () => void handle(ep, req, res, opts));
     });
   }
   app.use((req, res, next) => {
@@ -91,6 +95,26 @@ export function mountEndpoints(app: Express, endpoints: Endpoint[], opts: Router
     const known = endpoints.some((e) => pathMatches(e.path, req.baseUrl + req.path));
     if (known) sendJson(res, 405, { detail: `Method "${req.method}" not allowed.` });
     else sendJson(res, 404, { detail: 'Not found.' });
+  });
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route runs (request line + headers over the
+ * 16 KiB limit, malformed syntax) get a JSON error too, instead of a bare status line.
+ */
+export function jsonClientErrors(server: Server): void {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    const detail = status === 431 ? 'Request line and headers are too large.' : status === 408 ? 'Request timeout.' : 'Malformed HTTP request.';
+    const body = JSON.stringify({ detail });
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
   });
 }
 

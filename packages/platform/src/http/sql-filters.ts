@@ -40,6 +40,8 @@ export type SqlFilterSet = Record<string, SqlFilter>;
 
 const ALWAYS_ALLOWED = new Set(['limit', 'offset', 'ordering', 'fields', 'exclude_fields', 'minimal', 'page_size', 'format']);
 
+const MAX_FILTER_VALUE = 4096;
+
 export function parseValue(type: FilterValueType, name: string, value: string): unknown {
   switch (type) {
     case 'integer':
@@ -57,7 +59,7 @@ export function parseValue(type: FilterValueType, name: string, value: string): 
       if (!UUID_RE.test(value)) throw badRequest(`Invalid value for filter '${name}': '${value}' is not a UUID.`);
       return value;
     default:
-      if (value.length > 4096) throw badRequest(`Invalid value for filter '${name}': too long.`);
+      if (value.length > MAX_FILTER_VALUE) throw badRequest(`Invalid value for filter '${name}': too long.`);
       return value;
   }
 }
@@ -68,6 +70,8 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 export function columnFilter(column: string, type: FilterValueType): SqlFilter['apply'] {
   return (w, lookup, raw) => {
     const one = (v: string) => w.p(parseValue(type, column, v));
+    // Pattern lookups skip parseValue; the same bound applies to them.
+    if (lookup.endsWith('contains') || lookup.endsWith('startswith')) parseValue('string', column, raw);
     switch (lookup) {
       case 'exact': w.add(`${column} = ${one(raw)}`); break;
       case 'ne': w.add(`${column} IS DISTINCT FROM ${one(raw)}`); break;
@@ -120,7 +124,15 @@ export async function applyFilters(
   extraAllowed: string[] = [],
 ): Promise<void> {
   for (const [key, rawValue] of Object.entries(query)) {
+    // PostgreSQL text cannot hold NUL; a query parameter carrying one names nothing.
+    if (key.includes('\u0000') || (Array.isArray(rawValue) ? rawValue : [rawValue]).some((v) => v.includes('\u0000'))) {
+      throw badRequest(`Invalid value for filter '${key.replace(/\u0000/g, '\\0')}': null characters are not allowed.`);
+    }
     if (ALWAYS_ALLOWED.has(key) || extraAllowed.includes(key)) continue;
+    // One value is an href, a name, a date…; only `__in` lists may be longer.
+    if (!key.endsWith('__in') && (Array.isArray(rawValue) ? rawValue : [rawValue]).some((v) => v.length > MAX_FILTER_VALUE)) {
+      throw badRequest(`Invalid value for filter '${key}': too long.`);
+    }
     let name = key;
     let lookup: FilterLookup = 'exact';
     let filter = filters[key];
@@ -157,8 +169,8 @@ export function orderBy(
   dflt: string,
   tiebreak: string,
 ): string {
-  if (raw === undefined || raw === '') return `ORDER BY ${dflt}, ${tiebreak}`;
-  const parts = (Array.isArray(raw) ? raw.join(',') : raw).split(',').filter(Boolean);
+  const parts = raw === undefined ? [] : (Array.isArray(raw) ? raw.join(',') : raw).split(',').filter(Boolean);
+  if (parts.length === 0) return `ORDER BY ${dflt}, ${tiebreak}`;
   const sql = parts.map((p) => {
     const desc = p.startsWith('-');
     const field = desc ? p.slice(1) : p;

@@ -72,19 +72,62 @@ function collect(errors: ValidationError[], prefix: string, into: Record<string,
   }
 }
 
+/** Deeper than any real body; recursive code further on (class-transformer) must never see more. */
+export const MAX_BODY_DEPTH = 32;
+const NUL_MESSAGE = 'Null characters are not allowed.';
+
+/**
+ * What is wrong with a value whatever its DTO says: NUL characters (PostgreSQL text cannot store
+ * them; DRF's message) or nesting beyond MAX_BODY_DEPTH. Iterative, so any input is safe.
+ */
+export function hostileValueProblem(value: unknown): string | null {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return NUL_MESSAGE;
+      continue;
+    }
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > MAX_BODY_DEPTH) return `Nested too deeply (more than ${MAX_BODY_DEPTH} levels).`;
+    if (Array.isArray(v)) for (const x of v) stack.push([x, depth + 1]);
+    else {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\u0000')) return NUL_MESSAGE;
+        stack.push([x, depth + 1]);
+      }
+    }
+  }
+  return null;
+}
+
 /**
  * Validates a body against a DTO: undeclared fields → "Unexpected field", missing required →
  * "This field is required.", wrong types → class-validator's message. Throws a 400.
+ * Undeclared keys (`__proto__` included) and hostile values are refused before class-transformer
+ * sees them, so they can neither reshape the instance nor exhaust the stack.
  */
 export async function validateBody<T extends object>(dto: ClassType<T>, plain: unknown): Promise<T> {
   if (plain === null || typeof plain !== 'object' || Array.isArray(plain)) {
     throw fieldErrors({ non_field_errors: ['Invalid data. Expected a dictionary, but got ' + (Array.isArray(plain) ? 'list' : typeof plain) + '.'] });
   }
-  const instance = plainToInstance(dto, plain, { exposeDefaultValues: true }) as T;
+  const declared = declaredProperties(dto);
+  // Null prototype: a `__proto__` key is then an ordinary key of the error map.
+  const refused: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  const accepted: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(plain)) {
+    const problem = declared.has(key) ? hostileValueProblem(value) : 'Unexpected field';
+    if (problem) refused[key] = [problem];
+    else accepted[key] = value;
+  }
+  const instance = plainToInstance(dto, accepted, { exposeDefaultValues: true }) as T;
   const errors = await validate(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: false });
-  if (errors.length) {
-    const out: Record<string, string[]> = {};
+  if (errors.length || Object.keys(refused).length) {
+    const out: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+    for (const key of Object.keys(refused)) if (refused[key]![0] === 'Unexpected field') out[key] = refused[key]!;
     collect(errors, '', out);
+    // A refused declared field is reported once, with its real problem (not "required").
+    for (const key of Object.keys(refused)) out[key] = refused[key]!;
     throw fieldErrors(out);
   }
   return instance;

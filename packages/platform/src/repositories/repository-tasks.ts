@@ -20,6 +20,11 @@ export class VersionDeletePayload {
   @IsInt() @Min(0) number: number;
 }
 
+export class RetentionPayload {
+  @IsUUID() repository_id: string;
+  @IsString() repository_href: string;
+}
+
 export class ResourceDeletePayload {
   @IsIn(['repositories', 'remotes']) kind: 'repositories' | 'remotes';
   @IsUUID() pulp_id: string;
@@ -65,6 +70,24 @@ export function versionDeleteTask(p: Platform): TaskDefinition<VersionDeletePayl
   };
 }
 
+/** `core.repository_retention`: applies a changed `retain_repo_versions` (Pulp does it on update). */
+export function retentionTask(p: Platform): TaskDefinition<RetentionPayload> {
+  return {
+    name: 'core.repository_retention',
+    payload: RetentionPayload,
+    resources: (pl) => ({ exclusive: [pl.repository_href] }),
+    async run(ctx, pl) {
+      const row = await p.db.one<{ retain_repo_versions: number | null }>(
+        'SELECT retain_repo_versions FROM core_repository WHERE pulp_id = $1',
+        [pl.repository_id],
+      );
+      if (!row?.retain_repo_versions) return;
+      const deleted = await versionsFor(p, ctx).applyRetention(pl.repository_id, row.retain_repo_versions);
+      return { deleted_versions: deleted };
+    },
+  };
+}
+
 function resourceDeleteTask(p: Platform, name: string, kind: 'repositories' | 'remotes'): TaskDefinition<ResourceDeletePayload> {
   const svc = new MasterDetailService(p);
   return {
@@ -83,6 +106,7 @@ export function repositoryTasks(p: Platform): TaskDefinition<any>[] { // eslint-
   return [
     modifyTask(p),
     versionDeleteTask(p),
+    retentionTask(p),
     resourceDeleteTask(p, 'core.repository_delete', 'repositories'),
     resourceDeleteTask(p, 'core.remote_delete', 'remotes'),
   ];

@@ -120,13 +120,14 @@ export class RepositoryVersionService implements VersionService {
       if (!base) throw new TaskError(`Repository version ${options.baseVersion} does not exist.`);
     }
     const number = repo.next_version;
+    const versionId = uuid7();
     await this.db.query(
       `INSERT INTO core_repositoryversion (pulp_id, repository_id, number, complete, base_version_id, task_id)
        VALUES ($1, $2, $3, false, $4, $5)`,
-      [uuid7(), repositoryId, number, base?.pulp_id ?? null, this.taskId],
+      [versionId, repositoryId, number, base?.pulp_id ?? null, this.taskId],
     );
     const startNumber = base?.number ?? latest?.number ?? null;
-    const builder = new VersionBuilder(this.db, repositoryId, number, startNumber);
+    const builder = new VersionBuilder(this.db, repositoryId, versionId, number, startNumber);
     let completed: CompletedVersion | null;
     try {
       if (base && base.number !== latest?.number) await builder.resetTo(base.number);
@@ -180,6 +181,7 @@ export class RepositoryVersionService implements VersionService {
         previous = readSummary(prev?.content_summary).present;
       }
       const summary = { added, removed, present: nextPresent(previous, added, removed) };
+      await tx.query('DELETE FROM core_repositoryversion_seen WHERE version_id = $1', [v.pulp_id]);
       await tx.query(
         `UPDATE core_repositoryversion SET complete = true, content_summary = $2, pulp_last_updated = clock_timestamp()
           WHERE pulp_id = $1`,
@@ -404,12 +406,14 @@ class VersionBuilder implements RepositoryVersionBuilder {
   constructor(
     private readonly db: Db,
     readonly repositoryId: string,
+    private readonly versionId: string,
     readonly number: number,
     /** Version the build starts from (base version or latest), null for an empty repository. */
     private readonly startNumber: number | null,
   ) {}
 
-  async add(contentIds: string[]): Promise<void> {
+  async add(contentIds: string[]): Promise<number> {
+    let added = 0;
     for (const batch of chunks([...new Set(contentIds)])) {
       // Touch first (orphan protection): skip rows touched recently or locked by a concurrent toucher.
       await this.db.query(
@@ -420,21 +424,27 @@ class VersionBuilder implements RepositoryVersionBuilder {
         [batch],
       );
       try {
-        await this.db.query(
+        // A unit removed earlier in this version is restored (not new); one without an open row is inserted.
+        const [r] = await this.db.query<{ n: string }>(
           `WITH ids AS (SELECT DISTINCT unnest($3::uuid[]) AS id),
            undone AS (
              UPDATE core_repositorycontent rc SET version_removed = NULL
               WHERE rc.repository_id = $1 AND rc.version_removed = $2 AND rc.content_id IN (SELECT id FROM ids)
              RETURNING rc.content_id
+           ),
+           ins AS (
+             INSERT INTO core_repositorycontent (repository_id, content_id, version_added)
+             SELECT $1, ids.id, $2 FROM ids
+              WHERE NOT EXISTS (SELECT 1 FROM core_repositorycontent o
+                                 WHERE o.repository_id = $1 AND o.content_id = ids.id AND o.version_removed IS NULL)
+                AND ids.id NOT IN (SELECT content_id FROM undone)
+             ON CONFLICT DO NOTHING
+             RETURNING 1
            )
-           INSERT INTO core_repositorycontent (repository_id, content_id, version_added)
-           SELECT $1, ids.id, $2 FROM ids
-            WHERE NOT EXISTS (SELECT 1 FROM core_repositorycontent o
-                               WHERE o.repository_id = $1 AND o.content_id = ids.id AND o.version_removed IS NULL)
-              AND ids.id NOT IN (SELECT content_id FROM undone)
-           ON CONFLICT DO NOTHING`,
+           SELECT count(*) AS n FROM ins`,
           [this.repositoryId, this.number, batch],
         );
+        added += Number(r?.n ?? 0);
       } catch (e) {
         if (isPg(e, '23503')) {
           const missing = await this.db.query<{ id: string }>(
@@ -446,6 +456,43 @@ class VersionBuilder implements RepositoryVersionBuilder {
         throw e;
       }
     }
+    return added;
+  }
+
+  async markSeen(contentIds: string[]): Promise<void> {
+    for (const batch of chunks([...new Set(contentIds)])) {
+      await this.db.query(
+        `INSERT INTO core_repositoryversion_seen (version_id, content_id)
+         SELECT $1, id FROM unnest($2::uuid[]) AS id ON CONFLICT DO NOTHING`,
+        [this.versionId, batch],
+      );
+    }
+  }
+
+  async removeUnseen(): Promise<number> {
+    if (this.startNumber === null) return 0;
+    // Base units never marked seen: added-in-N rows of them go, older open rows are closed at N.
+    const [r] = await this.db.query<{ n: string }>(
+      `WITH doomed AS (
+         SELECT b.content_id FROM core_repositorycontent b
+          WHERE b.repository_id = $1 AND ${IN_VERSION('b', '$3')}
+            AND NOT EXISTS (SELECT 1 FROM core_repositoryversion_seen s WHERE s.version_id = $4 AND s.content_id = b.content_id)
+       ),
+       dropped AS (
+         DELETE FROM core_repositorycontent rc
+          WHERE rc.repository_id = $1 AND rc.version_added = $2 AND rc.content_id IN (SELECT content_id FROM doomed)
+         RETURNING 1
+       ),
+       closed AS (
+         UPDATE core_repositorycontent rc SET version_removed = $2
+          WHERE rc.repository_id = $1 AND rc.version_removed IS NULL AND rc.version_added < $2
+            AND rc.content_id IN (SELECT content_id FROM doomed)
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM dropped) + (SELECT count(*) FROM closed) AS n`,
+      [this.repositoryId, this.number, this.startNumber, this.versionId],
+    );
+    return Number(r?.n ?? 0);
   }
 
   async remove(contentIds: string[] | '*'): Promise<void> {

@@ -186,7 +186,7 @@ describe('repository versions', () => {
   it('a failed build restores the open rows; discardIncompleteVersions cleans up after a dead task', async () => {
     const repo = await newRepo('mod-fail');
     const [a, b, c] = await things(['a', 'b', 'c'], 'mod-fail');
-    await t.platform.versions.create(repo.id, (v) => v.add([a!, b!]));
+    await t.platform.versions.create(repo.id, async (v) => { await v.add([a!, b!]); });
     const before = await openRows(repo.id);
     await expect(t.platform.versions.create(repo.id, async (v) => {
       await v.remove([a!]);
@@ -218,8 +218,38 @@ describe('repository versions', () => {
     release();
     await expect(running).rejects.toThrow('worker died');
     expect(await openRows(repo.id)).toEqual(before);
-    const v = await t.platform.versions.create(repo.id, (b2) => b2.add([c!]));
+    const v = await t.platform.versions.create(repo.id, async (b2) => { await b2.add([c!]); });
     expect(v?.number).toBe(2);
+  });
+
+  it('mirror builds: add counts new units, markSeen/removeUnseen drop what upstream no longer has', async () => {
+    const repo = await newRepo('mirror');
+    const [a, b, c, d, e] = await things(['a', 'b', 'c', 'd', 'e'], 'mirror');
+    await t.platform.versions.create(repo.id, async (v) => {
+      expect(await v.add([a!, b!, c!])).toBe(3);
+    });
+    let removed = -1;
+    const v2 = await t.platform.versions.create(repo.id, async (v) => {
+      const present: string[] = [];
+      for await (const batch of v.presentContentIds(2)) present.push(...batch);
+      expect(present).toEqual([a!, b!, c!].sort());
+      expect(await v.add([b!, d!])).toBe(1);
+      await v.markSeen([b!, d!]);
+      removed = await v.removeUnseen();
+    });
+    expect(v2?.number).toBe(2);
+    expect(removed).toBe(2);
+    expect(await members(repo.id, 2)).toEqual([b!, d!].sort());
+    // Starting from version 1 (base): only what is seen survives, relative to that base.
+    const v3 = await t.platform.versions.create(repo.id, async (v) => {
+      await v.add([e!]);
+      await v.markSeen([a!, e!]);
+      await v.removeUnseen();
+    }, { baseVersion: 1 });
+    expect(await members(repo.id, v3!.number)).toEqual([a!, e!].sort());
+    expect(await openRows(repo.id)).toEqual([a!, e!].sort());
+    const seen = await t.platform.db.query('SELECT 1 FROM core_repositoryversion_seen');
+    expect(seen).toEqual([]);
   });
 
   it('deleting versions squashes them: every other version keeps exactly its content', async () => {
@@ -296,6 +326,38 @@ describe('repository versions', () => {
     const nums = (await t.api('GET', `${repo.href}versions/`)).body.results.map((x: { number: number }) => x.number);
     expect(nums).toEqual([3, 2]);
     expect(await members(repo.id, 2)).toEqual([u[0]!, u[1]!].sort());
+    // Lowering the setting prunes right away (through core.repository_retention).
+    const patched = await t.api('PATCH', repo.href, { body: { retain_repo_versions: 1 } });
+    expect(patched.status).toBe(200);
+    const deadline = Date.now() + 10_000;
+    let left: number[] = [];
+    while (Date.now() < deadline) {
+      left = (await t.api('GET', `${repo.href}versions/`)).body.results.map((x: { number: number }) => x.number);
+      if (left.length === 1) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(left).toEqual([3]);
+    expect(await members(repo.id, 3)).toEqual([...u].sort());
+  });
+
+  it('pages deep into a large version exactly (cached page boundaries)', async () => {
+    const repo = await newRepo('deep');
+    const ids = await things(Array.from({ length: 2345 }, (_, i) => `d${i}`), 'deep');
+    await t.platform.versions.create(repo.id, async (v) => { await v.add(ids.slice(0, 1500)); });
+    await t.platform.versions.create(repo.id, async (v) => {
+      await v.remove(ids.slice(0, 300));
+      await v.add(ids.slice(1500));
+    });
+    for (const n of [1, 2]) {
+      const expected = await members(repo.id, n);
+      const got = await listed(`${repo.href}versions/${n}/`, 100);
+      expect(got.count).toBe(expected.length);
+      expect(got.ids).toEqual(expected);
+      for (const offset of [998, 999, 1000, 1001, 1999, 2000, expected.length - 1, expected.length, expected.length + 500]) {
+        const r = await t.api('GET', `${THINGS}?repository_version=${repo.href}versions/${n}/&limit=3&offset=${offset}`);
+        expect(r.body.results.map((x: { pulp_href: string }) => x.pulp_href.split('/')[7])).toEqual(expected.slice(offset, offset + 3));
+      }
+    }
   });
 
   it('50 concurrent modify calls make versions 1..50, lose nothing, and readers never see an incomplete version', async () => {

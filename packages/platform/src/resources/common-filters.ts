@@ -12,13 +12,25 @@ export function commaList(raw: string): string[] {
   return raw.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** Model suffix of master/detail kinds' PRNs (`prn:file.filerepository:<id>`). */
+const PRN_MODEL_SUFFIX: Record<string, string> = {
+  repositories: 'repository', remotes: 'remote', publications: 'publication', distributions: 'distribution', contentguards: 'contentguard',
+};
+
 /**
  * Resolves an href or a PRN (`prn:<app>.<model>:<uuid>`) to the row id it names. `kinds` limits
  * which href families are accepted; returns null when the value is not a reference at all.
  */
 export function referenceId(value: string, kinds: string[]): string | null {
-  const prnMatch = /^prn:[a-z0-9_]+\.[a-z0-9_]+:([0-9a-f-]{36})$/i.exec(value);
-  if (prnMatch && UUID_RE.test(prnMatch[1]!)) return prnMatch[1]!.toLowerCase();
+  const prnMatch = /^prn:([a-z0-9_]+)\.([a-z0-9_]+):([0-9a-f-]{36})$/i.exec(value);
+  if (prnMatch && UUID_RE.test(prnMatch[3]!)) {
+    // The PRN's model must be of one of these kinds (an artifact's PRN names no repository;
+    // content models belong to plugins, never to core).
+    const app = prnMatch[1]!.toLowerCase();
+    const model = prnMatch[2]!.toLowerCase();
+    const ok = kinds.some((k) => (k === 'content' ? app !== 'core' : PRN_MODEL_SUFFIX[k] === undefined || model.endsWith(PRN_MODEL_SUFFIX[k]!)));
+    return ok ? prnMatch[3]!.toLowerCase() : null;
+  }
   const h = parseHref(value);
   if (!h || !kinds.includes(h.kind) || h.version !== undefined) return null;
   return h.id;

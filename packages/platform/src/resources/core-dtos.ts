@@ -1,9 +1,11 @@
 import {
-  IsArray, IsBoolean, IsInt, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, MaxLength, Min, ValidateBy,
+  IsArray, IsBoolean, IsInt, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateBy,
   ValidateIf, type ValidationOptions,
 } from 'class-validator';
 
 const LABEL_KEY = /^[\w .\-/:]+$/;
+/** Upper bound of the `integer` (int4) columns these fields are stored in. */
+const INT4_MAX = 2_147_483_647;
 
 /** `pulp_labels`: an object of string → string; keys are word characters, spaces, `.-/:`. */
 export function IsLabels(options?: ValidationOptions): PropertyDecorator {
@@ -43,8 +45,8 @@ const defined = (prop: string) => ValidateIf((o: Record<string, unknown>) => o[p
 export class RepositoryCoreDto {
   @IsString() @IsNotEmpty() @MaxLength(255) name: string;
   @IsOptional() @IsString() description?: string | null;
-  @IsOptional() @IsInt() @Min(1) retain_repo_versions?: number | null;
-  @IsOptional() @IsInt() @Min(1) retain_checkpoints?: number | null;
+  @IsOptional() @IsInt() @Min(1) @Max(INT4_MAX) retain_repo_versions?: number | null;
+  @IsOptional() @IsInt() @Min(1) @Max(INT4_MAX) retain_checkpoints?: number | null;
   /** Href of the default remote for syncs. */
   @IsOptional() @IsString() remote?: string | null;
   @defined('pulp_labels') @IsObject() @IsLabels() pulp_labels?: Record<string, string>;
@@ -64,15 +66,15 @@ export class RemoteCoreDto {
   @IsOptional() @IsString() username?: string | null;
   @IsOptional() @IsString() password?: string | null;
   @defined('pulp_labels') @IsObject() @IsLabels() pulp_labels?: Record<string, string>;
-  @IsOptional() @IsInt() @Min(1) download_concurrency?: number | null;
-  @IsOptional() @IsInt() @Min(0) max_retries?: number | null;
+  @IsOptional() @IsInt() @Min(1) @Max(INT4_MAX) download_concurrency?: number | null;
+  @IsOptional() @IsInt() @Min(0) @Max(INT4_MAX) max_retries?: number | null;
   @defined('policy') @IsString() policy?: string;
   @IsOptional() @IsNumber() @Min(0) total_timeout?: number | null;
   @IsOptional() @IsNumber() @Min(0) connect_timeout?: number | null;
   @IsOptional() @IsNumber() @Min(0) sock_connect_timeout?: number | null;
   @IsOptional() @IsNumber() @Min(0) sock_read_timeout?: number | null;
   @defined('headers') @IsArray() @IsHeaderList() headers?: Array<Record<string, string>>;
-  @IsOptional() @IsInt() @Min(0) rate_limit?: number | null;
+  @IsOptional() @IsInt() @Min(0) @Max(INT4_MAX) rate_limit?: number | null;
 }
 
 /** Fields never returned; responses carry `hidden_fields: [{name, is_set}]` instead (Pulp order). */
@@ -83,4 +85,12 @@ export class RepositoryModifyDto {
   @defined('add_content_units') @IsArray() @IsString({ each: true }) add_content_units?: string[];
   @defined('remove_content_units') @IsArray() @IsString({ each: true }) remove_content_units?: string[];
   @IsOptional() @IsString() base_version?: string | null;
+}
+
+/** Repository `sync/` body: core fields (a type's `syncDto` is merged in). */
+export class RepositorySyncCoreDto {
+  /** Remote href or PRN; defaults to the repository's `remote`. */
+  @IsOptional() @IsString() remote?: string | null;
+  /** Remove units the remote no longer lists. */
+  @defined('mirror') @IsBoolean() mirror?: boolean;
 }

@@ -78,7 +78,11 @@ export class MasterDetailService {
     const details = new Map<string, Row>();
     const tables = new Map<string, DetailTable | null>();
     const byType = new Map<string, string[]>();
-    for (const r of rows) byType.set(r.pulp_type, [...(byType.get(r.pulp_type) ?? []), r.pulp_id]);
+    for (const r of rows) {
+      const list = byType.get(r.pulp_type);
+      if (list) list.push(r.pulp_id);
+      else byType.set(r.pulp_type, [r.pulp_id]);
+    }
     for (const [pulpType, ids] of byType) {
       const table = await this.detailTable(types.get(pulpType));
       tables.set(pulpType, table);

@@ -7,6 +7,7 @@ import { UUID_RE } from '../util/uuid7';
 import type { ResourceKind } from '../plugins/plugin-registry';
 import type { ContentCounts } from '../db/entities/repository.entity';
 import { readSummary } from '../repositories/version-summary';
+import { resourcePrn } from './resource-kinds';
 
 const PRN_RE = /^prn:([a-z0-9_]+)\.([a-z0-9_]+):([0-9a-f-]{36})$/i;
 
@@ -14,6 +15,14 @@ export interface ResolvedRef {
   id: string;
   pulpType: string;
 }
+
+/** The PRN model suffix of each kind (`prn:file.filerepository:<id>`). */
+const SINGULAR: Record<ResourceKind, string> = {
+  repositories: 'repository',
+  remotes: 'remote',
+  publications: 'publication',
+  distributions: 'distribution',
+};
 
 const MASTER_TABLE: Record<ResourceKind, string> = {
   repositories: 'core_repository',
@@ -46,6 +55,10 @@ export async function resolveResourceRef(
   }
   const row = await db.one<{ pulp_type: string }>(`SELECT pulp_type FROM ${quoteIdent(MASTER_TABLE[kind])} WHERE pulp_id = $1`, [id]);
   if (!row || (hrefType && row.pulp_type !== hrefType)) throw fieldError(field, 'Invalid hyperlink - Object does not exist.');
+  // A PRN names its model too: an artifact's PRN carrying this object's id does not name it.
+  if (prnMatch && resourcePrn(row.pulp_type, SINGULAR[kind], id) !== value.toLowerCase()) {
+    throw fieldError(field, `Invalid PRN - not a ${SINGULAR[kind]}: ${JSON.stringify(value).slice(0, 200)}`);
+  }
   if (allowedTypes && !allowedTypes.includes(row.pulp_type)) {
     throw fieldError(field, `Invalid type: ${row.pulp_type} is not one of ${allowedTypes.join(', ')}.`);
   }
@@ -65,7 +78,7 @@ export async function findVersion(p: Platform, value: string, db: Db = p.db): Pr
   let where: string;
   let params: unknown[];
   const prnMatch = PRN_RE.exec(value);
-  if (prnMatch && prnMatch[2]!.toLowerCase() === 'repositoryversion' && UUID_RE.test(prnMatch[3]!)) {
+  if (prnMatch && prnMatch[1]!.toLowerCase() === 'core' && prnMatch[2]!.toLowerCase() === 'repositoryversion' && UUID_RE.test(prnMatch[3]!)) {
     where = 'v.pulp_id = $1';
     params = [prnMatch[3]!.toLowerCase()];
   } else {

@@ -117,7 +117,8 @@ export const PUBLICATION_KIND: KindSpec = {
   kind: 'publications',
   table: 'core_publication',
   singular: 'publication',
-  select: `m.repository_version_id, pv.number AS version_number, pv.repository_id, prepo.pulp_type AS repository_type`,
+  select: `m.repository_version_id, pv.number AS version_number, pv.repository_id, prepo.pulp_type AS repository_type, m.checkpoint,
+    ARRAY(SELECT pd.pulp_type || ' ' || pd.pulp_id FROM core_distribution pd WHERE pd.publication_id = m.pulp_id ORDER BY pd.name) AS distribution_refs`,
   joins: `JOIN core_repositoryversion pv ON pv.pulp_id = m.repository_version_id
           JOIN core_repository prepo ON prepo.pulp_id = pv.repository_id`,
   where: 'm.complete',
@@ -132,6 +133,12 @@ export const PUBLICATION_KIND: KindSpec = {
       ...COMMON(p, 'publications', 'publication', row),
       repository_version: hrefs.version(repo, Number(row.version_number)),
       repository: repo,
+      // Distributions serving this publication explicitly (Pulp's FilePublication `distributions`).
+      distributions: ((row.distribution_refs ?? []) as string[]).map((ref) => {
+        const [type, id] = ref.split(' ');
+        return detailHref(p.registry, 'distributions', type!, id!);
+      }),
+      checkpoint: !!row.checkpoint,
     };
   },
 };

@@ -1,4 +1,54 @@
-import { startTestPlatform, type TestPlatform } from '@pith/test-utils';
+import { Column, Entity, PrimaryColumn, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { IsBoolean, IsOptional, IsString } from 'class-validator';
+import { definePlugin } from '@pith/plugin-api';
+import { startTestPlatform, testPlugin, type TestPlatform } from '@pith/test-utils';
+
+/** A plugin whose repository and remote types have detail tables (like file's manifest/autopublish). */
+@Entity('rdt_repository')
+class RdtRepository {
+  @PrimaryColumn('uuid') repository_ptr_id: string;
+  @Column('text', { default: 'PULP_MANIFEST' }) manifest: string;
+  @Column('boolean', { default: false }) autopublish: boolean;
+}
+
+@Entity('rdt_remote')
+class RdtRemote {
+  @PrimaryColumn('uuid') remote_ptr_id: string;
+  @Column('text') upstream_name: string;
+}
+
+class RdtInitial1763799999999 implements MigrationInterface {
+  name = 'RdtInitial1763799999999';
+  async up(q: QueryRunner): Promise<void> {
+    await q.query(`CREATE TABLE rdt_repository (repository_ptr_id uuid PRIMARY KEY REFERENCES core_repository(pulp_id) ON DELETE CASCADE,
+      manifest text NOT NULL DEFAULT 'PULP_MANIFEST', autopublish boolean NOT NULL DEFAULT false)`);
+    await q.query(`CREATE TABLE rdt_remote (remote_ptr_id uuid PRIMARY KEY REFERENCES core_remote(pulp_id) ON DELETE CASCADE,
+      upstream_name text NOT NULL)`);
+  }
+  async down(q: QueryRunner): Promise<void> {
+    await q.query('DROP TABLE rdt_repository; DROP TABLE rdt_remote');
+  }
+}
+
+class RdtRepositoryDto {
+  @IsOptional() @IsString() manifest?: string;
+  @IsOptional() @IsBoolean() autopublish?: boolean;
+}
+
+class RdtRemoteDto {
+  @IsString() upstream_name: string;
+}
+
+const rdtPlugin = definePlugin({
+  apiVersion: 1,
+  id: 'rdt',
+  version: '0.0.1',
+  entities: [RdtRepository, RdtRemote],
+  migrations: [RdtInitial1763799999999],
+  repositoryTypes: [{ type: 'rdt', entity: RdtRepository, dto: RdtRepositoryDto, contentTypes: ['test.thing'], remoteTypes: ['rdt.rdt'],
+    filters: { manifest: { column: 'manifest', type: 'string', lookups: ['contains'] } } }],
+  remoteTypes: [{ type: 'rdt', entity: RdtRemote, dto: RdtRemoteDto, policies: ['on_demand', 'immediate'] }],
+});
 
 const REPOS = '/pulp/api/v3/repositories/test/thing/';
 const REMOTES = '/pulp/api/v3/remotes/test/thing/';
@@ -6,7 +56,7 @@ const REMOTES = '/pulp/api/v3/remotes/test/thing/';
 describe('master/detail CRUD: repositories and remotes', () => {
   let t: TestPlatform;
   beforeAll(async () => {
-    t = await startTestPlatform();
+    t = await startTestPlatform({ plugins: [testPlugin, rdtPlugin] });
   });
   afterAll(async () => {
     await t?.stop();
@@ -166,5 +216,43 @@ describe('master/detail CRUD: repositories and remotes', () => {
     expect((await t.api('GET', repo.pulp_href)).status).toBe(404);
     const n = await t.platform.db.one('SELECT count(*)::int AS n FROM core_repositoryversion WHERE repository_id = $1', [repo.pulp_href.split('/')[7]]);
     expect(n?.n).toBe(0);
+  });
+
+  it('stores, updates, filters and deletes detail fields of types that have a detail table', async () => {
+    const RDT_REPOS = '/pulp/api/v3/repositories/rdt/rdt/';
+    const RDT_REMOTES = '/pulp/api/v3/remotes/rdt/rdt/';
+    let r = await t.api('POST', RDT_REMOTES, { body: { name: 'rdt-remote', url: 'https://example.com/' } });
+    expect(r.status).toBe(400);
+    expect(r.body).toEqual({ upstream_name: ['This field is required.'] });
+    r = await t.api('POST', RDT_REMOTES, { body: { name: 'rdt-remote', url: 'https://example.com/', upstream_name: 'lib/x' } });
+    expect(r.status).toBe(201);
+    const remote = r.body;
+    expect(remote).toMatchObject({ policy: 'on_demand', upstream_name: 'lib/x', prn: expect.stringMatching(/^prn:rdt\.rdtremote:/) });
+    // a remote of another type is refused for this repository type
+    const other = (await t.api('POST', REMOTES, { body: { name: 'rdt-other', url: 'https://example.com/' } })).body;
+    r = await t.api('POST', RDT_REPOS, { body: { name: 'rdt-repo', remote: other.pulp_href } });
+    expect(r.status).toBe(400);
+    expect(Object.keys(r.body)).toEqual(['remote']);
+    r = await t.api('POST', RDT_REPOS, { body: { name: 'rdt-repo', remote: remote.pulp_href, autopublish: true } });
+    expect(r.status).toBe(201);
+    const repo = r.body;
+    expect(repo).toMatchObject({ manifest: 'PULP_MANIFEST', autopublish: true, remote: remote.pulp_href });
+    expect(Object.keys(repo).slice(-2)).toEqual(['manifest', 'autopublish']);
+    r = await t.api('PATCH', repo.pulp_href, { body: { manifest: 'MANIFEST2' } });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ manifest: 'MANIFEST2', autopublish: true });
+    r = await t.api('PATCH', repo.pulp_href, { body: { autopublish: 'yes' } });
+    expect(r.status).toBe(400);
+    r = await t.api('GET', `${RDT_REPOS}?manifest__contains=NIFEST2`);
+    expect(r.body.results.map((x: { name: string }) => x.name)).toEqual(['rdt-repo']);
+    r = await t.api('GET', `${RDT_REPOS}?ordering=-manifest`);
+    expect(r.status).toBe(200);
+    r = await t.api('GET', '/pulp/api/v3/repositories/?name__startswith=rdt-');
+    expect(r.body.results[0]).toMatchObject({ name: 'rdt-repo', manifest: 'MANIFEST2' });
+    r = await t.api('PATCH', remote.pulp_href, { body: { upstream_name: null } });
+    expect(r.status).toBe(400);
+    const del = await t.api('DELETE', repo.pulp_href);
+    expect((await t.waitTask(del.body.task)).state).toBe('completed');
+    expect(await t.platform.db.query('SELECT 1 FROM rdt_repository')).toEqual([]);
   });
 });

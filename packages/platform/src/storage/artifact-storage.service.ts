@@ -69,6 +69,22 @@ async function unlinkQuiet(p: string): Promise<void> {
   });
 }
 
+/** Moves temp files into the artifact tree; one result per move (null = done). */
+export type FileMover = (moves: Array<{ from: string; to: string }>) => Promise<Array<Error | null>>;
+
+const renameEach: FileMover = (moves) => Promise.all(moves.map((m) => renameInto(m.from, m.to).then(() => null, (e: Error) => e)));
+
+/** Renames into the artifact tree, creating the `<2 hex>` directory only when it is missing. */
+async function renameInto(from: string, dest: string): Promise<void> {
+  try {
+    await rename(from, dest);
+  } catch (e) {
+    if (!isErrno(e, 'ENOENT')) throw e;
+    await mkdir(path.dirname(dest), { recursive: true });
+    await rename(from, dest);
+  }
+}
+
 /**
  * Filesystem artifact storage: content-addressed files under `<mediaRoot>/artifact/`, temp files
  * under `<mediaRoot>/tmp/` (same filesystem, so the final rename is atomic). Every file is hashed
@@ -220,6 +236,92 @@ export class ArtifactStorageService implements ArtifactStore {
         throw e;
       }
     });
+  }
+
+  /**
+   * `storeHashed` for many verified files in one transaction (sync pipelines store thousands of
+   * small files: one lock statement, one touch and one insert per batch instead of per file).
+   * Returns rows in input order; files with the same sha256 share one row. Every temp file is
+   * moved or removed, also when this fails. `mover` may do the renames in bulk (e.g. on a worker
+   * thread); it is called inside the transaction, while the sha256 locks are held.
+   */
+  async storeHashedBatch(files: HashedFile[], mover: FileMover = renameEach): Promise<ArtifactRow[]> {
+    if (!files.length) return [];
+    const bySha = new Map<string, number[]>();
+    files.forEach((f, i) => {
+      for (const d of this.digests) if (!f.digests[d]) throw new Error(`digest ${d} missing for ${f.path}`);
+      const list = bySha.get(f.digests.sha256!);
+      if (list) list.push(i);
+      else bySha.set(f.digests.sha256!, [i]);
+    });
+    // Sorted lock order: two batch savers could otherwise deadlock each other.
+    const shas = [...bySha.keys()].sort();
+    const out: ArtifactRow[] = new Array(files.length);
+    const renamed = new Set<string>();
+    try {
+      await this.db.transaction(async (tx) => {
+        await tx.query(`SELECT ${LOCK_SQL('s')} FROM unnest($1::text[]) AS u(s)`, [shas]);
+        const existing = await tx.query(
+          `UPDATE core_artifact SET timestamp_of_interest = now() WHERE sha256 = ANY($1::text[]) RETURNING ${ARTIFACT_COLUMNS}`,
+          [shas],
+        );
+        const found = new Map(existing.map((r) => [r.sha256 as string, toArtifactRow(r)]));
+        const fresh = shas.filter((s) => !found.has(s));
+        const moved: string[] = [];
+        try {
+          const moves: Array<{ from: string; to: string; fresh: boolean }> = [];
+          await Promise.all(shas.map(async (sha) => {
+            const first = files[bySha.get(sha)![0]!]!;
+            const dest = this.localPath(artifactStorageName(sha));
+            const row = found.get(sha);
+            if (row) {
+              const present = await stat(dest).then((s) => s.size === row.size, () => false);
+              if (present) return;
+              this.logger.warn('stored artifact file was missing or damaged; restored it from a new copy', { sha256: sha });
+            }
+            moves.push({ from: first.path, to: dest, fresh: !row });
+          }));
+          const results = moves.length ? await mover(moves) : [];
+          let failed: Error | null = null;
+          moves.forEach((m, i) => {
+            const err = results[i];
+            if (err) failed ??= err;
+            else {
+              renamed.add(m.from);
+              if (m.fresh) moved.push(m.to);
+            }
+          });
+          if (failed) throw failed;
+          if (fresh.length) {
+            const records = fresh.map((sha) => {
+              const f = files[bySha.get(sha)![0]!]!;
+              return {
+                id: uuid7(), file: artifactStorageName(sha), size: f.size, md5: f.digests.md5 ?? null, sha1: f.digests.sha1 ?? null,
+                sha224: f.digests.sha224 ?? null, sha256: sha, sha384: f.digests.sha384 ?? null, sha512: f.digests.sha512 ?? null,
+              };
+            });
+            const rows = await tx.query(
+              `INSERT INTO core_artifact (pulp_id, file, size, md5, sha1, sha224, sha256, sha384, sha512)
+               SELECT x.id, x.file, x.size, x.md5, x.sha1, x.sha224, x.sha256, x.sha384, x.sha512
+                 FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, file text, size bigint, md5 text, sha1 text, sha224 text,
+                                                         sha256 text, sha384 text, sha512 text)
+               RETURNING ${ARTIFACT_COLUMNS}`,
+              [JSON.stringify(records)],
+            );
+            for (const r of rows) found.set(r.sha256, toArtifactRow(r));
+          }
+        } catch (e) {
+          // No row references the new files (we hold their sha256 locks): do not leave them behind.
+          await Promise.all(moved.map(unlinkQuiet));
+          throw e;
+        }
+        for (const [sha, positions] of bySha) for (const i of positions) out[i] = found.get(sha)!;
+      });
+    } finally {
+      // Whatever was not renamed into place (duplicates, already-present files, failures) goes.
+      await Promise.all(files.filter((f) => !renamed.has(f.path)).map((f) => unlinkQuiet(f.path)));
+    }
+    return out;
   }
 
   async findBySha256(sha256: string, db: Db = this.db): Promise<ArtifactRow | undefined> {

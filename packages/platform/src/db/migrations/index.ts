@@ -1,5 +1,7 @@
 import { CoreInitial1763790000000 } from './1763790000000-core-initial';
 import { TaskApiIndexes1763790200000 } from './1763790200000-task-api-indexes';
 import { RepositoryContentAddedIndex1763790300000 } from './1763790300000-repository-content-added-index';
+import { RepositoryVersionSeen1763790400000 } from './1763790400000-repository-version-seen';
+import { ContentServingIndexes1763790600000 } from './1763790600000-content-serving-indexes';
 
-export const CORE_MIGRATIONS = [CoreInitial1763790000000, TaskApiIndexes1763790200000, RepositoryContentAddedIndex1763790300000];
+export const CORE_MIGRATIONS = [CoreInitial1763790000000, TaskApiIndexes1763790200000, RepositoryContentAddedIndex1763790300000, RepositoryVersionSeen1763790400000, ContentServingIndexes1763790600000];
