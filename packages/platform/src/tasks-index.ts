@@ -5,6 +5,7 @@ import { orphanCleanupTask } from './orphans/orphan-cleanup.task';
 import { purgeTaskDefinition } from './tasking/task-purge.task';
 import { repositoryTasks } from './repositories/repository-tasks';
 import { contentCreateTask } from './content/content-create.task';
+import { importExportTasks } from './import-export/import-export-tasks';
 
 /** Core task handlers (plugins bring their own through their definition). One line per area. */
 export function coreTasks(p: Platform): TaskDefinition<any>[] { // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -15,5 +16,6 @@ export function coreTasks(p: Platform): TaskDefinition<any>[] { // eslint-disabl
     orphanCleanupTask(p),
     purgeTaskDefinition(),
     ...repositoryTasks(p), contentCreateTask(p),
+    ...importExportTasks(p),
   ];
 }

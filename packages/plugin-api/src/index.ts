@@ -8,3 +8,4 @@ export * from './task';
 export * from './task-services';
 export * from './sync';
 export * from './publication';
+export * from './exportable';

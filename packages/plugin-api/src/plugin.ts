@@ -2,6 +2,7 @@ import type { ContentTypeDefinition } from './content-type';
 import type { RepositoryTypeDefinition, RemoteTypeDefinition, PublicationTypeDefinition, DistributionTypeDefinition } from './resource-types';
 import type { TaskDefinition } from './task';
 import type { ApiRouteDefinition } from './api-route';
+import type { ExportableDefinition } from './exportable';
 
 /** Bumped only for breaking changes of this package's contract. */
 export const PLUGIN_API_VERSION = 1 as const;
@@ -27,6 +28,8 @@ export interface PluginDefinition {
   distributionTypes?: DistributionTypeDefinition[];
   tasks?: TaskDefinition<any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
   apiRoutes?: ApiRouteDefinition[];
+  /** Import/export: the ModelResources of this plugin's repository types, in IMPORT_ORDER. */
+  exportable?: ExportableDefinition;
 }
 
 /** Identity helper that gives plugin authors type checking on their declaration. */

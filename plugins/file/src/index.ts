@@ -10,6 +10,8 @@ import { FileSyncDto } from './file-sync.dto';
 import { FilePublicationDto } from './file-publication.dto';
 import { FILE_SYNC_TASK, fileSyncTask } from './file-sync.task';
 import { FILE_PUBLISH_TASK, filePublishTask } from './file-publish.task';
+import { fileContentResource } from './file-content.resource';
+import { fileRepositoryResource } from './file-repository.resource';
 
 export { FileContent, FileRepository, FileRemote, FilePublication };
 export { FILE_SYNC_TASK, FILE_PUBLISH_TASK };
@@ -54,4 +56,6 @@ export default definePlugin({
   ],
   distributionTypes: [{ type: 'file', serveFromPublication: true }],
   tasks: [fileSyncTask, filePublishTask],
+  // Import/export: the repository's settings first (applied when an import creates it), then units.
+  exportable: { repositoryTypes: ['file.file'], IMPORT_ORDER: [fileRepositoryResource, fileContentResource] },
 });

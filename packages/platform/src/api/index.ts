@@ -15,6 +15,8 @@ import { genericListEndpoints } from './generic-lists.endpoints';
 import { publicationEndpoints } from './publications.endpoints';
 import { distributionEndpoints } from './distributions.endpoints';
 import { contentGuardEndpoints } from './contentguards.endpoints';
+import { exporterEndpoints } from './exporters.endpoints';
+import { importerEndpoints } from './importers.endpoints';
 
 /**
  * Every core REST endpoint plus the per-type routes generated from plugin declarations. Each area
@@ -32,5 +34,7 @@ export function buildEndpoints(p: Platform): Endpoint[] {
     ...taskEndpoints(p), ...taskGroupEndpoints(p), ...workerEndpoints(p),
     ...repositoryEndpoints(p), ...remoteEndpoints(p), ...contentEndpoints(p), ...genericListEndpoints(p),
     ...publicationEndpoints(p), ...distributionEndpoints(p), ...contentGuardEndpoints(p),
+    ...exporterEndpoints(p),
+    ...importerEndpoints(p),
   ];
 }

@@ -1,5 +1,5 @@
 import type {
-  ContentTypeDefinition, DistributionTypeDefinition, PluginDefinition, PublicationTypeDefinition,
+  ContentTypeDefinition, DistributionTypeDefinition, ExportableDefinition, PluginDefinition, PublicationTypeDefinition,
   RemoteTypeDefinition, RepositoryTypeDefinition, TaskDefinition,
 } from '@pith/plugin-api';
 
@@ -25,6 +25,8 @@ export class PluginRegistry {
   readonly publicationTypes = new Map<string, RegisteredType<PublicationTypeDefinition>>();
   readonly distributionTypes = new Map<string, RegisteredType<DistributionTypeDefinition>>();
   readonly tasks = new Map<string, TaskDefinition<any>>(); // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Import/export resources by repository pulp_type. */
+  readonly exportables = new Map<string, { plugin: PluginDefinition; def: ExportableDefinition }>();
 
   constructor(readonly plugins: PluginDefinition[]) {
     const ids = new Set<string>();
@@ -37,6 +39,10 @@ export class PluginRegistry {
       for (const r of p.publicationTypes ?? []) this.put(this.publicationTypes, p, r, r.endpoint ?? r.type);
       for (const r of p.distributionTypes ?? []) this.put(this.distributionTypes, p, r, r.endpoint ?? r.type);
       for (const t of p.tasks ?? []) this.addTask(t);
+      for (const rt of p.exportable?.repositoryTypes ?? []) {
+        if (!this.repositoryTypes.has(rt)) throw new Error(`plugin '${p.id}': exportable repository type '${rt}' is not declared`);
+        this.exportables.set(rt, { plugin: p, def: p.exportable! });
+      }
     }
   }
 
@@ -65,6 +71,11 @@ export class PluginRegistry {
   byEndpoint<D>(map: Map<string, RegisteredType<D>>, plugin: string, endpoint: string): RegisteredType<D> | undefined {
     for (const t of map.values()) if (t.plugin.id === plugin && t.endpoint === endpoint) return t;
     return undefined;
+  }
+
+  /** The import/export declaration for a repository type; undefined = the type cannot be exported. */
+  exportableFor(repositoryType: string): { plugin: PluginDefinition; def: ExportableDefinition } | undefined {
+    return this.exportables.get(repositoryType);
   }
 
   /** `{core: "3.90.0", file: "…"}` for status and OpenAPI. */

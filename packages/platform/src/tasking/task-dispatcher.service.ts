@@ -53,6 +53,20 @@ export class TaskDispatcher {
     return { pulp_id: id, href: hrefs.task(id) };
   }
 
+  /**
+   * Creates a task group (its tasks are dispatched with `taskGroupId`). With `allTasksDispatched`
+   * false, whoever dispatches the group's last task must set it (Pulp's `TaskGroup.finish()`).
+   */
+  async createTaskGroup(description: string, allTasksDispatched = false): Promise<{ pulp_id: string; href: string }> {
+    const id = uuid7();
+    await this.db.query(
+      `INSERT INTO core_taskgroup (pulp_id, description, all_tasks_dispatched, pulp_created, pulp_last_updated)
+       VALUES ($1, $2, $3, clock_timestamp(), clock_timestamp())`,
+      [id, description, allTasksDispatched],
+    );
+    return { pulp_id: id, href: hrefs.taskGroup(id) };
+  }
+
   /** Nudges idle workers to look for runnable tasks (best effort). */
   async wake(): Promise<void> {
     try {
