@@ -160,6 +160,22 @@ describe('file import/export between two instances', () => {
     rmSync(cat);
   });
 
+  it('import-check opens the TOC: chunks present with their sizes, components importable', async () => {
+    const ok = await down.api('POST', `${IMPORTERS}import-check/`, { body: { toc: firstToc } });
+    expect(ok.status).toBe(200);
+    expect(ok.body.toc).toEqual({ context: firstToc, is_valid: true, messages: [] });
+    const copy = path.join(shared, 'exports', 'check');
+    mkdirSync(copy, { recursive: true });
+    for (const f of readdirSync(path.dirname(firstToc))) {
+      if (f.startsWith(path.basename(firstToc).replace('-toc.json', '')) && !f.endsWith('.0002')) {
+        writeFileSync(path.join(copy, f), readFileSync(path.join(path.dirname(firstToc), f)));
+      }
+    }
+    const bad = await down.api('POST', `${IMPORTERS}import-check/`, { body: { toc: path.join(copy, path.basename(firstToc)) } });
+    expect(bad.body.toc.is_valid).toBe(false);
+    expect(bad.body.toc.messages).toEqual([expect.stringMatching(/chunk .*\.tar\.0002 is missing/)]);
+  });
+
   it('dry-run import reports what would change and changes nothing', async () => {
     const { tasks, report } = await importNow({ toc: firstToc, dry_run: true });
     expect(failures(tasks)).toEqual([]);

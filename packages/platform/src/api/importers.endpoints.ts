@@ -267,7 +267,7 @@ export function importerEndpoints(p: Platform): Endpoint[] {
         if (![body.path, body.toc, body.repo_mapping].some((v) => v !== undefined && v !== null)) {
           throw fieldErrors({ non_field_errors: ["One of 'path', 'toc', or 'repo_mapping' must be specified."] });
         }
-        return { status: 200, body: await checkImportInputs(p.config, body) };
+        return { status: 200, body: await checkImportInputs(p.config, body, { versions: p.componentVersions(), registry: p.registry }) };
       },
     },
     {

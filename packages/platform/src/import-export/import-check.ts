@@ -4,6 +4,10 @@ import * as path from 'node:path';
 import type { PithConfig } from '../config/pith-config';
 import { fieldError } from '../http/errors';
 import { resolveAllowed } from './allowed-paths';
+import type { PluginRegistry } from '../plugins/plugin-registry';
+import { ArchiveError, readToc } from './archive';
+import { compatibilityProblems } from './manifest-check';
+import type { ExportManifest } from './export-manifest';
 
 /** One answer of import-check (Pulp's EvaluationSerializer). */
 export interface Evaluation {
@@ -81,17 +85,50 @@ export function evaluateRepoMapping(value: string): { is_valid: boolean; message
     : { is_valid: false, messages: ['repo_mapping must be a JSON object mapping upstream repository names to local repository names (non-empty strings)'] };
 }
 
+/** What a TOC check needs to know about this installation. */
+export interface InstalledComponents {
+  versions: Record<string, string>;
+  registry: PluginRegistry;
+}
+
+/**
+ * Beyond Pulp's checks (it never opens the TOC, #2266): the TOC parses, every listed chunk is
+ * present with its listed size (not hashed: the import verifies digests before writing), and the
+ * export's components and repository types can be imported here. Cheap enough for a synchronous call.
+ */
+async function tocProblems(file: string, installed: InstalledComponents): Promise<string[]> {
+  let toc;
+  try {
+    toc = await readToc(file);
+  } catch (e) {
+    if (e instanceof ArchiveError) return [e.message];
+    throw e;
+  }
+  if (toc.format !== 'pith') return ['This TOC belongs to a Pulp 3 export; Pith imports archives written by Pith exporters.'];
+  const problems: string[] = [];
+  for (const c of toc.chunks) {
+    const st = await stat(c.path).catch(() => null);
+    if (!st || !st.isFile()) problems.push(`chunk ${c.name} is missing`);
+    else if (c.size !== null && st.size !== c.size) problems.push(`chunk ${c.name} has ${st.size} bytes, the TOC lists ${c.size}`);
+  }
+  const manifest = toc.manifest as ExportManifest | undefined;
+  if (!manifest || typeof manifest !== 'object' || !manifest.components) problems.push('the TOC carries no export manifest');
+  else problems.push(...compatibilityProblems(manifest, installed.versions, installed.registry));
+  return problems;
+}
+
 /**
  * The synchronous import-check (Pulp §1.4): one evaluation per supplied field. The caller ensures
- * at least one field is present. Archive-level checks (TOC contents, versions) can be added here.
+ * at least one field is present. With `installed`, a usable TOC is also opened and checked.
  */
-export async function checkImportInputs(config: AllowedConfig, body: ImportCheckInputs): Promise<ImportCheckResult> {
+export async function checkImportInputs(config: AllowedConfig, body: ImportCheckInputs, installed?: InstalledComponents): Promise<ImportCheckResult> {
   const out: ImportCheckResult = {};
   for (const field of ['toc', 'path'] as const) {
     const value = body[field];
     if (value === undefined || value === null) continue;
-    const { is_valid, messages } = await evaluateImportFile(config.PITH_ALLOWED_IMPORT_PATHS, value);
-    out[field] = { context: value, is_valid, messages };
+    const { is_valid, messages, resolved } = await evaluateImportFile(config.PITH_ALLOWED_IMPORT_PATHS, value);
+    const more = field === 'toc' && resolved && installed ? await tocProblems(resolved, installed) : [];
+    out[field] = { context: value, is_valid: is_valid && more.length === 0, messages: [...messages, ...more] };
   }
   if (body.repo_mapping !== undefined && body.repo_mapping !== null) {
     out.repo_mapping = { context: body.repo_mapping, ...evaluateRepoMapping(body.repo_mapping) };
