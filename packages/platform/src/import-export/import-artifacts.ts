@@ -11,6 +11,8 @@ import { isPlainObject } from './row-validation';
 const SHA256 = /^[0-9a-f]{64}$/;
 /** List lines looked up per query (the existing ones are skipped without a write). */
 const LOOKUP_BATCH = 500;
+/** Blobs up to this size are read whole and written with one call. */
+const SMALL_BLOB = 256 * 1024;
 
 /** One tar entry as the archive reader hands it over. */
 export interface BlobEntry {
@@ -18,6 +20,7 @@ export interface BlobEntry {
   size: number;
   body: Readable;
   skip(): Promise<void>;
+  buffer(maxBytes?: number): Promise<Buffer>;
 }
 
 export interface ArtifactImportStats {
@@ -55,13 +58,11 @@ async function* listBatches(file: string): AsyncGenerator<Array<{ sha256: string
 async function receive(p: Platform, entry: BlobEntry): Promise<{ path: string; hasher: MultiHasher }> {
   const hasher = new MultiHasher(p.artifacts.digests);
   const tmp = p.artifacts.tempPath();
-  if (entry.size <= 256 * 1024) {
-    const parts: Buffer[] = [];
-    for await (const chunk of entry.body) {
-      hasher.update(chunk as Buffer);
-      parts.push(chunk as Buffer);
-    }
-    await writeFile(tmp, parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  if (entry.size <= SMALL_BLOB) {
+    // Usually a view into the archive's read buffer: no copy, no stream per blob.
+    const buf = await entry.buffer(SMALL_BLOB);
+    hasher.update(buf);
+    await writeFile(tmp, buf);
     return { path: tmp, hasher };
   }
   const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });

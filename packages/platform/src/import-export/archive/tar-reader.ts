@@ -116,6 +116,8 @@ class Entry implements TarEntry {
   get body(): Readable {
     // Created on first use: callers that only skip or buffer() a member never pay for a stream.
     if (!this.stream) {
+      if (this.mode !== null) throw new Error(`tar member ${this.name}: body already read or skipped`);
+      this.mode = 'stream';
       this.stream = new Readable({
         highWaterMark: 1 << 20,
         read: () => {
@@ -126,8 +128,6 @@ class Entry implements TarEntry {
           this.pumping = this.pump();
         },
       });
-      if (this.mode !== null) this.stream.destroy(new Error(`tar member ${this.name}: body already read or skipped`));
-      else this.mode = 'stream';
     }
     return this.stream;
   }
@@ -183,9 +183,13 @@ class Entry implements TarEntry {
     this.stream?.destroy();
   }
 
-  /** Ends the body stream of a member abandoned mid-way (consumer stopped, or the archive failed). */
-  abandon(err: Error | null): void {
-    if (this.remaining > 0 && this.stream && !this.stream.destroyed) this.stream.destroy(err ?? undefined);
+  /**
+   * Ends the body stream of a member abandoned mid-way (consumer stopped, or the archive failed).
+   * Without an error: nobody may be listening any more, and a failure reaches the consumer
+   * through the generator.
+   */
+  abandon(): void {
+    if (this.remaining > 0 && this.stream && !this.stream.destroyed) this.stream.destroy();
   }
 
   async buffer(maxBytes = 64 << 20): Promise<Buffer> {
@@ -397,7 +401,7 @@ export async function* readTar(src: Readable, limits: TarReadLimits): AsyncGener
   } catch (e) {
     throw fail(e as Error);
   } finally {
-    (current as Entry | null)?.abandon(failure);
+    (current as Entry | null)?.abandon();
     await s.close().catch(() => undefined);
   }
 }

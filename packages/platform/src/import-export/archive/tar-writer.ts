@@ -182,30 +182,39 @@ export class TarWriter {
       throw new ArchiveError(`Cannot read ${e.path} for archive member ${quoteMemberName(e.name)} (${(err as NodeJS.ErrnoException).code}).`);
     }
     try {
-      let done = 0;
-      for (;;) {
-        const remaining = e.size - done;
-        if (remaining > 0 && this.pos === this.out.length) await this.flush();
-        const space = this.out.length - this.pos;
-        // Ask for one byte more than needed when it fits: a file that grew is noticed for free
-        // (the extra byte lands where padding or the next header will be written).
-        const want = Math.min(remaining + 1, space);
-        const n = want > 0 ? readSync(fd, this.out, this.pos, want, done) : 0;
-        if (n > remaining) throw this.sizeChanged(e);
-        if (remaining > 0 && n === 0) throw this.sizeChanged(e);
-        this.pos += n;
-        done += n;
-        if (done === e.size) {
-          if (n < want) break; // saw EOF
-          if (readSync(fd, this.one, 0, 1, done) !== 0) throw this.sizeChanged(e);
-          break;
-        }
-      }
+      await this.readInto(fd, e);
+    } catch (err) {
+      if (err instanceof ArchiveError) throw err;
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      throw new ArchiveError(`Cannot read ${e.path} for archive member ${quoteMemberName(e.name)} (${why}).`);
     } finally {
       closeSync(fd);
     }
     await this.pad(e.size);
     if (performance.now() - this.sliceStart > this.sliceMs) await this.yield();
+  }
+
+  /** Copies the file's bytes straight into the output buffer, flushing it whenever it is full. */
+  private async readInto(fd: number, e: TarFileEntry): Promise<void> {
+    let done = 0;
+    for (;;) {
+      const remaining = e.size - done;
+      if (remaining > 0 && this.pos === this.out.length) await this.flush();
+      const space = this.out.length - this.pos;
+      // Ask for one byte more than needed when it fits: a file that grew is noticed for free
+      // (the extra byte lands where padding or the next header will be written).
+      const want = Math.min(remaining + 1, space);
+      const n = want > 0 ? readSync(fd, this.out, this.pos, want, done) : 0;
+      if (n > remaining) throw this.sizeChanged(e);
+      if (remaining > 0 && n === 0) throw this.sizeChanged(e);
+      this.pos += n;
+      done += n;
+      if (done === e.size) {
+        if (n < want) break; // saw EOF
+        if (readSync(fd, this.one, 0, 1, done) !== 0) throw this.sizeChanged(e);
+        break;
+      }
+    }
   }
 
   private sizeChanged(e: TarFileEntry): ArchiveError {
