@@ -1,7 +1,7 @@
 import { TaskError } from '@pith/plugin-api';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { ArchiveError, openChunks, readTar, readToc, verifyChunks, type TarEntry } from './archive';
@@ -107,29 +107,36 @@ export class ArchiveReader {
 
 /** Reads an entry body whole (small members only). */
 export async function readWhole(e: TarEntry): Promise<Buffer> {
-  const parts: Buffer[] = [];
   try {
-    for await (const c of e.body) parts.push(c as Buffer);
+    return await e.buffer(MAX_MANIFEST_BYTES);
   } catch (err) {
     throw asTaskError(err);
   }
-  return Buffer.concat(parts);
 }
 
-/** Copies an entry body to `file`, returning its sha256. */
-export async function stageEntry(e: TarEntry, file: string): Promise<string> {
-  const hash = createHash('sha256');
+/**
+ * Copies an entry body to `file` with back-pressure, passing every chunk to `onChunk` (hashing)
+ * on the way. A failed copy leaves no file behind.
+ */
+export async function copyBody(e: Pick<TarEntry, 'body'>, file: string, onChunk: (c: Buffer) => void): Promise<void> {
   const out = createWriteStream(file, { highWaterMark: 1 << 20 });
   try {
     for await (const c of e.body) {
-      hash.update(c as Buffer);
+      onChunk(c as Buffer);
       if (!out.write(c)) await new Promise<void>((r) => out.once('drain', () => r()));
     }
     await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
   } catch (err) {
     out.destroy();
+    await unlink(file).catch(() => undefined);
     throw asTaskError(err);
   }
+}
+
+/** Copies an entry body to `file`, returning its sha256. */
+export async function stageEntry(e: TarEntry, file: string): Promise<string> {
+  const hash = createHash('sha256');
+  await copyBody(e, file, (c) => hash.update(c));
   return hash.digest('hex');
 }
 

@@ -1,5 +1,5 @@
 import { TaskError } from '@pith/plugin-api';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { writeFile, unlink } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import type { Platform } from '../platform';
 import { MultiHasher, artifactStorageName } from '../storage/hashing';
 import { ArtifactStoreBatcher } from '../sync/artifact-store-batcher';
 import { isPlainObject } from './row-validation';
+import { copyBody } from './archive-input';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** List lines looked up per query (the existing ones are skipped without a write). */
@@ -65,18 +66,7 @@ async function receive(p: Platform, entry: BlobEntry): Promise<{ path: string; h
     await writeFile(tmp, buf);
     return { path: tmp, hasher };
   }
-  const out = createWriteStream(tmp, { highWaterMark: 1 << 20 });
-  try {
-    for await (const chunk of entry.body) {
-      hasher.update(chunk as Buffer);
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
-    }
-    await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
-  } catch (e) {
-    out.destroy();
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  await copyBody(entry, tmp, (c) => hasher.update(c));
   return { path: tmp, hasher };
 }
 
