@@ -51,7 +51,10 @@ export interface ExportScope {
 /** What a resource may do when importing rows into one downstream repository. */
 export interface ImportScope {
   readonly db: DataAccess;
-  /** The downstream repository (already created when the import creates it). */
+  /**
+   * The downstream repository (already created when the import creates it; empty in a dry run
+   * for a repository the import would create).
+   */
   readonly repositoryId: string;
   readonly repositoryType: string;
   readonly set: ExportSet;

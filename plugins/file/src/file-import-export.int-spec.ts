@@ -312,6 +312,39 @@ describe('file import/export between two instances', () => {
       rmSync(src, { recursive: true, force: true });
     });
 
+    it('refuses rows that do not match the ModelResources, leaving no new version', async () => {
+      // Rebuild a valid archive (digests in the manifest updated) whose content rows carry an unknown field.
+      const dir = mkdtempSync(path.join(tmpdir(), 'pith-evil-rows-'));
+      const chunks = readdirSync(path.dirname(firstToc)).filter((f) => f.startsWith(path.basename(firstToc).replace('-toc.json', '.tar.'))).sort();
+      const whole = path.join(dir, 'whole.tar');
+      writeFileSync(whole, Buffer.concat(chunks.map((c) => readFileSync(path.join(path.dirname(firstToc), c)))));
+      const order = spawnSync('tar', ['-tf', whole], { encoding: 'utf8' }).stdout.trim().split('\n');
+      gnuTar(['-xf', whole], dir);
+      const manifest = JSON.parse(readFileSync(path.join(dir, 'pith-export.json'), 'utf8'));
+      const member = manifest.repositories[0].members.find((m: any) => m.resource === 'file.FileContent');
+      const rows = readFileSync(path.join(dir, member.name), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      rows[0].colour = 'red';
+      const text = rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+      writeFileSync(path.join(dir, member.name), text);
+      Object.assign(member, { size: Buffer.byteLength(text), sha256: sha(text) });
+      writeFileSync(path.join(dir, 'pith-export.json'), JSON.stringify(manifest));
+      gnuTar(['-cf', path.join(evil(), 'badrows.tar'), '--format=pax', ...order], dir);
+      rmSync(dir, { recursive: true, force: true });
+      const before = await down.platform.db.query('SELECT count(*)::int AS n FROM core_repositoryversion');
+      const { tasks } = await importNow({ path: path.join(evil(), 'badrows.tar') });
+      const failed = tasks.filter((x) => x.state === 'failed');
+      expect(failed.map((x) => x.error.description)).toEqual([expect.stringMatching(/row 1: 'colour' is not a field of file\.file/)]);
+      expect(await down.platform.db.query('SELECT count(*)::int AS n FROM core_repositoryversion')).toEqual(before);
+    });
+
+    it('refuses a TOC that points outside its folder', async () => {
+      const toc = path.join(evil(), 'outside-toc.json');
+      writeFileSync(toc, JSON.stringify({ format: 'pith-export', format_version: 1, checksum_type: 'sha256', chunk_size: null, meta: {}, files: { '../outside.tar': 'a'.repeat(64) }, sizes: { '../outside.tar': 1 } }));
+      const { tasks } = await importNow({ toc });
+      expect(tasks[0].state).toBe('failed');
+      expect(tasks[0].error.description).toMatch(/outside\.tar/);
+    });
+
     it('refuses a TOC whose chunk does not match its checksum, before writing anything', async () => {
       const dir = path.join(evil(), 'badchunk');
       mkdirSync(dir, { recursive: true });

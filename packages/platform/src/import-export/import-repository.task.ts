@@ -128,6 +128,28 @@ async function importMembers(
   return out;
 }
 
+/** The local ModelResources for an exported repository, refusing members of unknown resources. */
+export function resourcesFor(p: Platform, source: ManifestRepository): Map<string, ModelResource> {
+  const exportable = p.registry.exportableFor(source.pulp_type);
+  if (!exportable) throw new TaskError(`Repository type ${source.pulp_type} cannot be imported here.`);
+  const resources = new Map(exportable.def.IMPORT_ORDER.map((r) => [r.name, r]));
+  const unknown = source.members.filter((m) => !resources.has(m.resource));
+  if (unknown.length) throw new TaskError(`The export holds ${unknown.map((m) => m.resource).join(', ')}, unknown to the ${exportable.plugin.id} plugin here.`);
+  return resources;
+}
+
+/**
+ * Runs every staged row of a repository through its resource in dry-run mode: a row that does not
+ * match the ModelResources fails here, in the parent task, before any repository is written.
+ */
+export async function validateMembers(p: Platform, source: ManifestRepository, workDir: string, repositoryId: string | null): Promise<void> {
+  const resources = resourcesFor(p, source);
+  for (const [k, m] of source.members.entries()) {
+    const scope = importScope(p, { repositoryId: repositoryId ?? '', repositoryType: source.pulp_type, set: m.set, dryRun: true, where: m.name });
+    for await (const rows of memberRows(path.join(workDir, `${k}.jsonl`), m)) await resources.get(m.resource)!.importRows(scope, rows);
+  }
+}
+
 /** What a dry run answers: how the downstream repository's content would change. */
 async function dryRunCounts(p: Platform, pl: ImportRepositoryPayload, resources: Map<string, ModelResource>): Promise<Outcome> {
   if (!pl.destination_id) return { added: pl.source.base_version === null ? pl.source.content_count : pl.source.added_count ?? 0, removed: 0 };
@@ -179,11 +201,7 @@ export function importRepositoryTask(p: Platform): TaskDefinition<ImportReposito
     name: IMPORT_REPOSITORY_TASK,
     resources: () => ({}),
     async run(ctx: TaskContext, pl: ImportRepositoryPayload): Promise<Json> {
-      const exportable = p.registry.exportableFor(pl.source.pulp_type);
-      if (!exportable) throw new TaskError(`Repository type ${pl.source.pulp_type} cannot be imported here.`);
-      const resources = new Map(exportable.def.IMPORT_ORDER.map((r) => [r.name, r]));
-      const unknown = pl.source.members.filter((m) => !resources.has(m.resource));
-      if (unknown.length) throw new TaskError(`The export holds ${unknown.map((m) => m.resource).join(', ')}, unknown to the ${exportable.plugin.id} plugin here.`);
+      const resources = resourcesFor(p, pl.source);
       const upstream = { name: pl.source.name, version: pl.source.version, base_version: pl.source.base_version };
       let createdId: string | null = null;
       try {

@@ -9,7 +9,7 @@ import { importArtifacts } from './import-artifacts';
 import { IMPORT_REPOSITORY_TASK, IMPORT_TASK, type ImportTaskPayload } from './import-export.dto';
 import { compatibilityProblems, parseManifest } from './manifest-check';
 import { versionFingerprint } from './fingerprint';
-import { latestVersionNumber, type ImportRepositoryPayload } from './import-repository.task';
+import { latestVersionNumber, validateMembers, type ImportRepositoryPayload } from './import-repository.task';
 import { recordImportReport } from './import-report';
 
 /** A lock on a repository name an import will create (two imports cannot both create it). */
@@ -152,6 +152,17 @@ async function runImport(p: Platform, ctx: TaskContext, payload: ImportTaskPaylo
     }
     const extra = await archive.next();
     if (extra) throw new TaskError(`Unexpected archive member '${extra.name}' after the last listed member.`);
+
+    // Every row is checked against the ModelResources before any repository task may write.
+    for (const d of destinations.filter((x) => !x.problem)) {
+      try {
+        await validateMembers(p, d.source, repositoryWorkDir(work, d.source.index), d.repositoryId);
+      } catch (e) {
+        if (!(e instanceof TaskError) || !dryRun) throw e;
+        d.problem = e.message;
+        problems.push(e.message);
+      }
+    }
 
     await recordImportReport(p, payload.import_id, {
       dry_run: dryRun, problems, artifacts: { count: manifest.artifacts.count, stored: stats.stored, skipped: stats.skipped, bytes: stats.bytes },
