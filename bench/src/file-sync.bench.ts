@@ -25,7 +25,7 @@ const MiB = 1024 * 1024;
 const POLL_MS = 25;
 
 /** `sha256sum` over the given files (batched by xargs); returns the path → digest map. */
-function sha256sumAll(dir: string, entries: TreeEntry[]): Promise<Map<string, string>> {
+export function sha256sumAll(dir: string, entries: TreeEntry[]): Promise<Map<string, string>> {
   return new Promise((resolve, reject) => {
     const list = path.join(dir, '..', `${path.basename(dir)}.list`);
     writeFileSync(list, entries.map((e) => e.relativePath).join('\0'));

@@ -3,11 +3,13 @@
 import { runVersionListing } from './version-listing.bench';
 import { runFileSync } from './file-sync.bench';
 import { runFileServe } from './file-serve.bench';
+import { runImportExport } from './import-export.bench';
 
 const SCENARIOS: Array<[string, () => Promise<{ ok: boolean }>]> = [
   ['version-listing', runVersionListing],
   ['file-sync', runFileSync],
   ['file-serve', runFileServe],
+  ['import-export', runImportExport],
 ];
 
 async function main(): Promise<void> {
