@@ -25,50 +25,81 @@ function lineError(line: number, why: string): TaskError {
   );
 }
 
+/** A line of a manifest: its 1-based number and its text (line ending removed). */
+export interface ManifestLine {
+  line: number;
+  text: string;
+}
+
 /**
- * Splits a byte stream into text lines without ever holding more than one line: `\n` or `\r\n`
- * endings, a leading UTF-8 BOM dropped, invalid UTF-8 and over-long lines rejected with the line
- * number.
+ * Splits a byte stream into text lines, one array per chunk of input, never holding more than
+ * a chunk plus one line: `\n` or `\r\n` endings, a leading UTF-8 BOM dropped, invalid UTF-8 and
+ * over-long lines rejected with the line number. The complete lines of a chunk are decoded at
+ * once and handed over together (a decoder call and a generator step per line were a visible
+ * share of re-syncing a 10k-entry manifest); LF never occurs inside a multi-byte sequence, so
+ * cutting at the last LF never splits a character.
  */
-export async function* manifestLines(src: AsyncIterable<Buffer | string>): AsyncGenerator<{ line: number; text: string }> {
-  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
-  let pending: Buffer[] = [];
-  let pendingLength = 0;
+export async function* manifestLineChunks(src: AsyncIterable<Buffer | string>): AsyncGenerator<ManifestLine[]> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  /** The start of the line that is still incomplete (copied: streams may reuse their buffers). */
+  let carry: Buffer[] = [];
+  let carryLength = 0;
   let line = 0;
-  const emit = (bytes: Buffer): { line: number; text: string } => {
-    line++;
-    let text: string;
+  const tooLong = (at: number) => lineError(at, 'the line is too long.');
+  const decode = (bytes: Uint8Array): string => {
     try {
-      text = decoder.decode(bytes);
+      return decoder.decode(bytes);
     } catch {
-      throw lineError(line, 'it is not valid UTF-8.');
+      // Find the offending line for the message (only for a broken manifest).
+      for (let n = line + 1, from = 0; ; n++) {
+        const nl = bytes.indexOf(LF, from);
+        try {
+          decoder.decode(bytes.subarray(from, nl === -1 ? bytes.length : nl));
+        } catch {
+          throw lineError(n, 'it is not valid UTF-8.');
+        }
+        if (nl === -1) throw lineError(n, 'it is not valid UTF-8.');
+        from = nl + 1;
+      }
     }
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    return { line, text };
+  };
+  const split = (bytes: Uint8Array): ManifestLine[] => {
+    const parts = decode(bytes).split('\n');
+    // A line's UTF-8 length is at most 3× its UTF-16 length: only long ones need measuring.
+    if (bytes.length > MAX_MANIFEST_LINE) {
+      parts.forEach((part, k) => {
+        if (part.length * 3 > MAX_MANIFEST_LINE && Buffer.byteLength(part) > MAX_MANIFEST_LINE) throw tooLong(line + k + 1);
+      });
+    }
+    return parts.map((t) => {
+      line++;
+      if (line === 1 && t.charCodeAt(0) === 0xfeff) t = t.slice(1);
+      return { line, text: t.endsWith('\r') ? t.slice(0, -1) : t };
+    });
   };
   for await (const raw of src) {
     const chunk = typeof raw === 'string' ? Buffer.from(raw) : raw;
-    let start = 0;
-    for (;;) {
-      const nl = chunk.indexOf(LF, start);
-      if (nl === -1) break;
-      const piece = chunk.subarray(start, nl);
-      if (pendingLength + piece.length > MAX_MANIFEST_LINE) throw lineError(line + 1, 'the line is too long.');
-      const bytes = pendingLength ? Buffer.concat([...pending, piece]) : piece;
-      pending = [];
-      pendingLength = 0;
-      yield emit(bytes);
-      start = nl + 1;
+    const last = chunk.lastIndexOf(LF);
+    if (last === -1) {
+      carryLength += chunk.length;
+      if (carryLength > MAX_MANIFEST_LINE) throw tooLong(line + 1);
+      carry.push(Buffer.from(chunk));
+      continue;
     }
-    if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      pendingLength += rest.length;
-      if (pendingLength > MAX_MANIFEST_LINE) throw lineError(line + 1, 'the line is too long.');
-      // Copied: the stream may reuse its chunk buffers.
-      pending.push(Buffer.from(rest));
-    }
+    // Complete lines: the carried start of the first one, then the chunk up to its last LF.
+    const head = chunk.subarray(0, last);
+    yield split(carryLength ? Buffer.concat([...carry, head]) : head);
+    const rest = chunk.subarray(last + 1);
+    carry = rest.length ? [Buffer.from(rest)] : [];
+    carryLength = rest.length;
+    if (carryLength > MAX_MANIFEST_LINE) throw tooLong(line + 1);
   }
-  if (pendingLength) yield emit(Buffer.concat(pending));
+  if (carryLength) yield split(Buffer.concat(carry));
+}
+
+/** `manifestLineChunks`, one line at a time. */
+export async function* manifestLines(src: AsyncIterable<Buffer | string>): AsyncGenerator<ManifestLine> {
+  for await (const lines of manifestLineChunks(src)) yield* lines;
 }
 
 /** A CSV-quoted field (`"a,b ""c"""`) unquoted; null when the quoting is malformed. */
@@ -106,20 +137,31 @@ export function parseManifestLine(text: string, line: number): ManifestEntry | n
   return { relativePath: path, digest: digest.toLowerCase(), size: Number(size), line };
 }
 
-/** Parsed entries of a manifest stream, in order (bounded memory: one line at a time). */
-export async function* manifestEntries(src: AsyncIterable<Buffer | string>): AsyncGenerator<ManifestEntry> {
-  for await (const { line, text } of manifestLines(src)) {
-    const entry = parseManifestLine(text, line);
-    if (entry) yield entry;
+/** Parsed entries of a manifest stream, in order, one array per chunk (bounded memory). */
+export async function* manifestEntryChunks(src: AsyncIterable<Buffer | string>): AsyncGenerator<ManifestEntry[]> {
+  for await (const lines of manifestLineChunks(src)) {
+    const entries: ManifestEntry[] = [];
+    for (const { line, text } of lines) {
+      const entry = parseManifestLine(text, line);
+      if (entry) entries.push(entry);
+    }
+    if (entries.length) yield entries;
   }
+}
+
+/** Parsed entries of a manifest stream, in order (bounded memory). */
+export async function* manifestEntries(src: AsyncIterable<Buffer | string>): AsyncGenerator<ManifestEntry> {
+  for await (const entries of manifestEntryChunks(src)) yield* entries;
 }
 
 /** How many lines of a manifest stream carry an entry (for a progress total; not validated). */
 export async function countManifestEntries(src: AsyncIterable<Buffer | string>): Promise<number> {
   let n = 0;
-  for await (const { text } of manifestLines(src)) {
-    const t = text.trim();
-    if (t !== '' && !t.startsWith('#')) n++;
+  for await (const lines of manifestLineChunks(src)) {
+    for (const { text } of lines) {
+      const t = text.trim();
+      if (t !== '' && !t.startsWith('#')) n++;
+    }
   }
   return n;
 }

@@ -8,10 +8,10 @@ import {
   TaskError,
   type DeclarativeContent, type ProgressReporter, type RemoteInfo, type SyncTaskPayload, type TaskContext, type TaskDefinition,
 } from '@pith/plugin-api';
-import { countManifestEntries, manifestEntries } from './file-manifest';
+import { countManifestEntries, manifestEntryChunks } from './file-manifest';
 import { DEFAULT_MANIFEST, FILE_PUBLICATION_TYPE, publishFileVersion } from './file-publisher';
 import { syncIsRedundant, type FileSyncDetails } from './file-sync-details';
-import { entryUrl, manifestNameFromUrl } from './file-urls';
+import { entryUrlResolver, manifestNameFromUrl } from './file-urls';
 
 export const FILE_SYNC_TASK = 'file.sync';
 const FILE_TYPE = 'file.file';
@@ -65,19 +65,21 @@ async function fetchManifest(ctx: TaskContext, remote: RemoteInfo, dest: string)
 /** The first stage: one declarative `file.file` unit per manifest line, parsed as it streams. */
 async function* declarations(path: string, remote: RemoteInfo, progress: ProgressReporter): AsyncGenerator<DeclarativeContent> {
   const deferred = remote.policy !== 'immediate';
-  const base = new URL(remote.url);
-  for await (const e of manifestEntries(createReadStream(path, { highWaterMark: READ_CHUNK }))) {
-    progress.increment();
-    yield {
-      pulpType: FILE_TYPE,
-      detail: { relative_path: e.relativePath, digest: e.digest },
-      artifacts: [{
-        url: entryUrl(base, e.relativePath),
-        relativePath: e.relativePath,
-        expected: { sha256: e.digest, size: e.size },
-        deferred,
-      }],
-    };
+  const urlOf = entryUrlResolver(new URL(remote.url));
+  for await (const entries of manifestEntryChunks(createReadStream(path, { highWaterMark: READ_CHUNK }))) {
+    for (const e of entries) {
+      progress.increment();
+      yield {
+        pulpType: FILE_TYPE,
+        detail: { relative_path: e.relativePath, digest: e.digest },
+        artifacts: [{
+          url: urlOf(e.relativePath),
+          relativePath: e.relativePath,
+          expected: { sha256: e.digest, size: e.size },
+          deferred,
+        }],
+      };
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-import { entryUrl, manifestNameFromUrl } from './file-urls';
+import { entryUrl, entryUrlResolver, manifestNameFromUrl } from './file-urls';
 
 describe('entryUrl', () => {
   it('resolves against the manifest directory', () => {
@@ -16,6 +16,19 @@ describe('entryUrl', () => {
 
   it('works for file:// manifests', () => {
     expect(entryUrl(new URL('file:///srv/repo/PULP_MANIFEST'), 'a b')).toBe('file:///srv/repo/a%20b');
+  });
+
+  it('resolves many entries exactly as the URL parser would, credentials and ports included', () => {
+    const paths = ['a/b.txt', "x/(1)!~*'.iso", 'sp ace/ü/€.bin', 'q?#%/h\\b', 'a,b/c;d=e&f', '%2e%2e/x', 'dir/.hidden'];
+    for (const m of ['http://u:p@h:8/r/s/PULP_MANIFEST?sig=a%20b&x=1#f', 'https://h/PULP_MANIFEST', 'file:///srv/r/M']) {
+      const resolve = entryUrlResolver(new URL(m));
+      for (const p of paths) {
+        const u = new URL(m);
+        u.hash = '';
+        u.pathname = u.pathname.slice(0, u.pathname.lastIndexOf('/') + 1) + p.split('/').map(encodeURIComponent).join('/');
+        expect(resolve(p)).toBe(u.href);
+      }
+    }
   });
 });
 

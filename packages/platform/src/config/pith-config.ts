@@ -44,7 +44,12 @@ export class PithConfig {
   /** Number of worker processes `pith start` runs. */
   @Transform(toInt) @IsInt() @Min(0) @Max(64) PITH_WORKERS = 2;
 
-  /** Digests computed and stored for every artifact (sha256 is always required). */
+  /**
+   * Digests computed and stored for every artifact (sha256 is always required). Pulp's default set:
+   * kept because Pulp clients and imports read every checksum field. It costs ~6× the hashing CPU
+   * of sha256 alone (sha384/512 lack CPU extensions), which matters for large files and little for
+   * small ones (docs/configuration.md has the figures); operators can trade it away.
+   */
   @Transform(toList) @IsIn(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'], { each: true })
   PITH_ALLOWED_CONTENT_CHECKSUMS: string[] = ['sha224', 'sha256', 'sha384', 'sha512'];
 

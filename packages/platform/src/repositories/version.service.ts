@@ -2,6 +2,7 @@ import {
   TaskError,
   type CompletedVersion, type Row, type NewVersionOptions, type RepositoryVersionBuilder, type VersionService,
 } from '@pith/plugin-api';
+import { planForProbes, relaxCommit } from '../db/bulk-sql';
 import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
 import type { PluginRegistry } from '../plugins/plugin-registry';
@@ -414,35 +415,50 @@ class VersionBuilder implements RepositoryVersionBuilder {
 
   async add(contentIds: string[]): Promise<number> {
     let added = 0;
+    // Each statement in a short transaction of its own: rows of version N stay invisible until
+    // complete() commits synchronously, so these commits need not wait for the WAL flush, and
+    // every lookup is driven by the batch (db/bulk-sql.ts). The touch commits before the insert
+    // (as it did as a statement of its own): holding its row locks across the insert's foreign-key
+    // checks could deadlock with a concurrent orphan cleanup.
+    const inTransaction = async <T>(fn: (tx: Db) => Promise<T>): Promise<T> =>
+      this.db.transaction(async (tx) => {
+        await relaxCommit(tx);
+        await planForProbes(tx);
+        return fn(tx);
+      });
     for (const batch of chunks([...new Set(contentIds)])) {
       // Touch first (orphan protection): skip rows touched recently or locked by a concurrent toucher.
-      await this.db.query(
-        `UPDATE core_content SET timestamp_of_interest = now()
-          WHERE pulp_id IN (SELECT pulp_id FROM core_content
-                             WHERE pulp_id = ANY($1::uuid[]) AND timestamp_of_interest < now() - interval '1 minute'
-                             ORDER BY pulp_id FOR NO KEY UPDATE SKIP LOCKED)`,
-        [batch],
+      await inTransaction((tx) =>
+        tx.query(
+          `UPDATE core_content SET timestamp_of_interest = now()
+            WHERE pulp_id IN (SELECT pulp_id FROM core_content
+                               WHERE pulp_id = ANY($1::uuid[]) AND timestamp_of_interest < now() - interval '1 minute'
+                               ORDER BY pulp_id FOR NO KEY UPDATE SKIP LOCKED)`,
+          [batch],
+        ),
       );
       try {
         // A unit removed earlier in this version is restored (not new); one without an open row is inserted.
-        const [r] = await this.db.query<{ n: string }>(
-          `WITH ids AS (SELECT DISTINCT unnest($3::uuid[]) AS id),
-           undone AS (
-             UPDATE core_repositorycontent rc SET version_removed = NULL
-              WHERE rc.repository_id = $1 AND rc.version_removed = $2 AND rc.content_id IN (SELECT id FROM ids)
-             RETURNING rc.content_id
-           ),
-           ins AS (
-             INSERT INTO core_repositorycontent (repository_id, content_id, version_added)
-             SELECT $1, ids.id, $2 FROM ids
-              WHERE NOT EXISTS (SELECT 1 FROM core_repositorycontent o
-                                 WHERE o.repository_id = $1 AND o.content_id = ids.id AND o.version_removed IS NULL)
-                AND ids.id NOT IN (SELECT content_id FROM undone)
-             ON CONFLICT DO NOTHING
-             RETURNING 1
-           )
-           SELECT count(*) AS n FROM ins`,
-          [this.repositoryId, this.number, batch],
+        const [r] = await inTransaction((tx) =>
+          tx.query<{ n: string }>(
+            `WITH ids AS (SELECT DISTINCT unnest($3::uuid[]) AS id),
+             undone AS (
+               UPDATE core_repositorycontent rc SET version_removed = NULL
+                WHERE rc.repository_id = $1 AND rc.version_removed = $2 AND rc.content_id IN (SELECT id FROM ids)
+               RETURNING rc.content_id
+             ),
+             ins AS (
+               INSERT INTO core_repositorycontent (repository_id, content_id, version_added)
+               SELECT $1, ids.id, $2 FROM ids
+                WHERE NOT EXISTS (SELECT 1 FROM core_repositorycontent o
+                                   WHERE o.repository_id = $1 AND o.content_id = ids.id AND o.version_removed IS NULL)
+                  AND ids.id NOT IN (SELECT content_id FROM undone)
+               ON CONFLICT DO NOTHING
+               RETURNING 1
+             )
+             SELECT count(*) AS n FROM ins`,
+            [this.repositoryId, this.number, batch],
+          ),
         );
         added += Number(r?.n ?? 0);
       } catch (e) {
@@ -461,11 +477,14 @@ class VersionBuilder implements RepositoryVersionBuilder {
 
   async markSeen(contentIds: string[]): Promise<void> {
     for (const batch of chunks([...new Set(contentIds)])) {
-      await this.db.query(
-        `INSERT INTO core_repositoryversion_seen (version_id, content_id)
-         SELECT $1, id FROM unnest($2::uuid[]) AS id ON CONFLICT DO NOTHING`,
-        [this.versionId, batch],
-      );
+      await this.db.transaction(async (tx) => {
+        await relaxCommit(tx); // invisible until complete(), as in add()
+        await tx.query(
+          `INSERT INTO core_repositoryversion_seen (version_id, content_id)
+           SELECT $1, id FROM unnest($2::uuid[]) AS id ON CONFLICT DO NOTHING`,
+          [this.versionId, batch],
+        );
+      });
     }
   }
 

@@ -5,6 +5,7 @@ import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { relaxCommit } from '../db/bulk-sql';
 import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
 import type { ReceivedFile } from '../http/multipart';
@@ -35,6 +36,15 @@ export interface ArtifactRow extends ArtifactInfo {
 }
 
 const ARTIFACT_COLUMNS = 'pulp_id, pulp_created, pulp_last_updated, file, size, md5, sha1, sha224, sha256, sha384, sha512, timestamp_of_interest';
+/** What a sync needs back from storing (no timestamps to parse for thousands of rows). */
+const ARTIFACT_INFO_COLUMNS = 'pulp_id, file, size, md5, sha1, sha224, sha256, sha384, sha512';
+
+function toArtifactInfo(r: Row): ArtifactInfo {
+  return {
+    pulp_id: r.pulp_id, file: r.file, size: Number(r.size), md5: r.md5 ?? null, sha1: r.sha1 ?? null, sha224: r.sha224 ?? null,
+    sha256: r.sha256, sha384: r.sha384 ?? null, sha512: r.sha512 ?? null,
+  };
+}
 
 /**
  * Advisory-lock key SQL for one sha256. Storing a file and deleting an unreferenced file both take
@@ -113,7 +123,7 @@ export class ArtifactStorageService implements ArtifactStore {
   }
 
   tempPath(): string {
-    return path.join(this.root, 'tmp', randomUUID());
+    return `${this.root}${path.sep}tmp${path.sep}${randomUUID()}`;
   }
 
   localPath(file: string): string {
@@ -244,8 +254,11 @@ export class ArtifactStorageService implements ArtifactStore {
    * Returns rows in input order; files with the same sha256 share one row. Every temp file is
    * moved or removed, also when this fails. `mover` may do the renames in bulk (e.g. on a worker
    * thread); it is called inside the transaction, while the sha256 locks are held.
+   * `relaxedCommit` (downloads of a task, which commits synchronously when it ends): the commit
+   * does not wait for the WAL flush (db/bulk-sql.ts). The files themselves are not fsynced either,
+   * so that wait bought no durability after an OS crash in the first place.
    */
-  async storeHashedBatch(files: HashedFile[], mover: FileMover = renameEach): Promise<ArtifactRow[]> {
+  async storeHashedBatch(files: HashedFile[], mover: FileMover = renameEach, opts: { relaxedCommit?: boolean } = {}): Promise<ArtifactInfo[]> {
     if (!files.length) return [];
     const bySha = new Map<string, number[]>();
     files.forEach((f, i) => {
@@ -256,30 +269,29 @@ export class ArtifactStorageService implements ArtifactStore {
     });
     // Sorted lock order: two batch savers could otherwise deadlock each other.
     const shas = [...bySha.keys()].sort();
-    const out: ArtifactRow[] = new Array(files.length);
+    const out: ArtifactInfo[] = new Array(files.length);
     const renamed = new Set<string>();
     try {
       await this.db.transaction(async (tx) => {
+        if (opts.relaxedCommit) await relaxCommit(tx);
         await tx.query(`SELECT ${LOCK_SQL('s')} FROM unnest($1::text[]) AS u(s)`, [shas]);
         const existing = await tx.query(
-          `UPDATE core_artifact SET timestamp_of_interest = now() WHERE sha256 = ANY($1::text[]) RETURNING ${ARTIFACT_COLUMNS}`,
+          `UPDATE core_artifact SET timestamp_of_interest = now() WHERE sha256 = ANY($1::text[]) RETURNING ${ARTIFACT_INFO_COLUMNS}`,
           [shas],
         );
-        const found = new Map(existing.map((r) => [r.sha256 as string, toArtifactRow(r)]));
+        const found = new Map(existing.map((r) => [r.sha256 as string, toArtifactInfo(r)]));
         const fresh = shas.filter((s) => !found.has(s));
         const moved: string[] = [];
         try {
-          const moves: Array<{ from: string; to: string; fresh: boolean }> = [];
-          await Promise.all(shas.map(async (sha) => {
-            const first = files[bySha.get(sha)![0]!]!;
-            const dest = this.localPath(artifactStorageName(sha));
-            const row = found.get(sha);
-            if (row) {
-              const present = await stat(dest).then((s) => s.size === row.size, () => false);
-              if (present) return;
-              this.logger.warn('stored artifact file was missing or damaged; restored it from a new copy', { sha256: sha });
-            }
-            moves.push({ from: first.path, to: dest, fresh: !row });
+          const moves: Array<{ from: string; to: string; fresh: boolean }> = fresh.map((sha) => ({
+            from: files[bySha.get(sha)![0]!]!.path, to: this.artifactPath(sha), fresh: true,
+          }));
+          // A stored file that went missing (or was damaged) is restored from this copy.
+          await Promise.all([...found].map(async ([sha, row]) => {
+            const dest = this.artifactPath(sha);
+            if (await stat(dest).then((st) => st.size === row.size, () => false)) return;
+            this.logger.warn('stored artifact file was missing or damaged; restored it from a new copy', { sha256: sha });
+            moves.push({ from: files[bySha.get(sha)![0]!]!.path, to: dest, fresh: false });
           }));
           const results = moves.length ? await mover(moves) : [];
           let failed: Error | null = null;
@@ -296,19 +308,19 @@ export class ArtifactStorageService implements ArtifactStore {
             const records = fresh.map((sha) => {
               const f = files[bySha.get(sha)![0]!]!;
               return {
-                id: uuid7(), file: artifactStorageName(sha), size: f.size, md5: f.digests.md5 ?? null, sha1: f.digests.sha1 ?? null,
+                pulp_id: uuid7(), file: artifactStorageName(sha), size: f.size, md5: f.digests.md5 ?? null, sha1: f.digests.sha1 ?? null,
                 sha224: f.digests.sha224 ?? null, sha256: sha, sha384: f.digests.sha384 ?? null, sha512: f.digests.sha512 ?? null,
               };
             });
-            const rows = await tx.query(
+            // Ids are made here, so nothing needs to come back. (json, not jsonb: read once.)
+            await tx.query(
               `INSERT INTO core_artifact (pulp_id, file, size, md5, sha1, sha224, sha256, sha384, sha512)
-               SELECT x.id, x.file, x.size, x.md5, x.sha1, x.sha224, x.sha256, x.sha384, x.sha512
-                 FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, file text, size bigint, md5 text, sha1 text, sha224 text,
-                                                         sha256 text, sha384 text, sha512 text)
-               RETURNING ${ARTIFACT_COLUMNS}`,
+               SELECT x.pulp_id, x.file, x.size, x.md5, x.sha1, x.sha224, x.sha256, x.sha384, x.sha512
+                 FROM json_to_recordset($1::json) AS x(pulp_id uuid, file text, size bigint, md5 text, sha1 text, sha224 text,
+                                                         sha256 text, sha384 text, sha512 text)`,
               [JSON.stringify(records)],
             );
-            for (const r of rows) found.set(r.sha256, toArtifactRow(r));
+            for (const r of records) found.set(r.sha256, r);
           }
         } catch (e) {
           // No row references the new files (we hold their sha256 locks): do not leave them behind.
@@ -322,6 +334,11 @@ export class ArtifactStorageService implements ArtifactStore {
       await Promise.all(files.filter((f) => !renamed.has(f.path)).map((f) => unlinkQuiet(f.path)));
     }
     return out;
+  }
+
+  /** Absolute path of an artifact file (sha256 checked: it cannot leave the media root). */
+  private artifactPath(sha256: string): string {
+    return `${this.root}${path.sep}${artifactStorageName(sha256)}`;
   }
 
   async findBySha256(sha256: string, db: Db = this.db): Promise<ArtifactRow | undefined> {

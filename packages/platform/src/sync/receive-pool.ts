@@ -384,7 +384,7 @@ export class ReceivePool {
 
   /** Queues a whole small file; its group goes to one worker when full or after GROUP_WAIT_MS. */
   addToGroup(job: GroupJob, algorithms: readonly DigestName[]): void {
-    if (this.group.length && this.groupAlgorithms.join() !== algorithms.join()) this.flushGroup();
+    if (this.group.length && this.groupAlgorithms !== algorithms && this.groupAlgorithms.join() !== algorithms.join()) this.flushGroup();
     this.groupAlgorithms = algorithms;
     this.group.push(job);
     this.groupBytes += job.bytes;

@@ -294,8 +294,10 @@ export class RemoteDownloader implements Downloader {
 
   /** Digests to compute for a download: every stored one plus any other the caller expects. */
   private algorithmsFor(expected: ExpectedFile): DigestName[] {
+    const stored = this.env.artifacts.digests;
     const extra = (Object.keys(expected) as Array<keyof ExpectedFile>).filter((k) => k !== 'size' && expected[k]) as DigestName[];
-    return normalizeDigestList([...this.env.artifacts.digests, ...extra]);
+    // The usual case (only stored digests are declared) needs no new list per file.
+    return extra.every((d) => stored.includes(d)) ? stored : normalizeDigestList([...stored, ...extra]);
   }
 
   /** Resolves a (possibly relative) URL against the remote's URL. */

@@ -314,6 +314,54 @@ describe('sync pipeline', () => {
     expect(seen).toEqual([]);
   });
 
+  it('re-syncs unchanged units without artifact work, yet touches them and redoes changed ones', async () => {
+    reset();
+    const names = Array.from({ length: 6 }, (_, i) => `s/${i}`);
+    for (const n of names) up.put(n);
+    const repo = await newRepo();
+    const remote = await newRemote();
+    expect((await sync({ repository_id: repo, remote_id: remote, mirror: true })).result).toMatchObject({ version: 1, added: 6 });
+    const digests = names.map((n) => sha256(up.files.get(n)!));
+    const ids = (await t.platform.db.query<{ id: string }>('SELECT content_ptr_id AS id FROM test_thing WHERE name = ANY($1)', [names])).map((r) => r.id);
+    // Long untouched (orphan protection must be renewed), and one remote artifact out of date.
+    await t.platform.db.query("UPDATE core_content SET timestamp_of_interest = now() - interval '2 hours' WHERE pulp_id = ANY($1)", [ids]);
+    await t.platform.db.query("UPDATE core_artifact SET timestamp_of_interest = now() - interval '2 hours' WHERE sha256 = ANY($1)", [digests]);
+    await t.platform.db.query(
+      `UPDATE core_remoteartifact ra SET size = ra.size + 1, pulp_last_updated = now() - interval '2 hours'
+         FROM core_contentartifact ca WHERE ra.content_artifact_id = ca.pulp_id AND ca.relative_path = 's/0' AND ra.remote_id = $1`,
+      [remote],
+    );
+    await t.platform.db.query(
+      `UPDATE core_remoteartifact ra SET pulp_last_updated = now() - interval '2 hours'
+         FROM core_contentartifact ca WHERE ra.content_artifact_id = ca.pulp_id AND ca.relative_path <> 's/0' AND ra.remote_id = $1`,
+      [remote],
+    );
+    up.hits.clear();
+    const again = await sync({ repository_id: repo, remote_id: remote, mirror: true });
+    expect(again.result).toMatchObject({ version: null, seen: 6, downloaded: 0, added: 0, removed: 0 });
+    expect(names.every((n) => up.hitsOf(n) === 0)).toBe(true);
+    const fresh = "timestamp_of_interest > now() - interval '1 minute'";
+    expect(await t.platform.db.query(`SELECT 1 FROM core_content WHERE pulp_id = ANY($1) AND ${fresh}`, [ids])).toHaveLength(6);
+    expect(await t.platform.db.query(`SELECT 1 FROM core_artifact WHERE sha256 = ANY($1) AND ${fresh}`, [digests])).toHaveLength(6);
+    const ras = await t.platform.db.query<{ p: string; size: string; recent: boolean }>(
+      `SELECT ca.relative_path AS p, ra.size, ra.pulp_last_updated > now() - interval '1 minute' AS recent
+         FROM core_remoteartifact ra JOIN core_contentartifact ca ON ca.pulp_id = ra.content_artifact_id
+        WHERE ra.remote_id = $1 ORDER BY ca.relative_path`,
+      [remote],
+    );
+    // The changed row was rewritten with what upstream declares; the unchanged ones were left alone.
+    expect(ras.map((r) => [r.p, Number(r.size), r.recent])).toEqual(names.map((n) => [n, up.files.get(n)!.length, n === 's/0']));
+
+    // Removed from the repository, then offered again: the unit is added back.
+    const s2 = up.files.get('s/2')!;
+    up.files.delete('s/2');
+    expect((await sync({ repository_id: repo, remote_id: remote, mirror: true })).result).toMatchObject({ version: 2, removed: 1 });
+    up.put('s/2', s2);
+    const back = await sync({ repository_id: repo, remote_id: remote, mirror: true });
+    expect(back.result).toMatchObject({ version: 3, downloaded: 0, added: 1, removed: 0 });
+    expect((await members(repo, 3)).map((m) => m.name)).toEqual(names);
+  });
+
   it('retries a corrupted file, then fails naming the URL, with no version and no artifact', async () => {
     reset();
     const good = up.put('c/good');

@@ -1,6 +1,7 @@
 import type {
-  ContentStore, DeclarativeContent, ProgressOptions, ProgressReporter, RemoteInfo, SyncRunOptions, SyncService, SyncStats,
+  DeclarativeContent, ProgressOptions, ProgressReporter, RemoteInfo, SyncRunOptions, SyncService, SyncStats,
 } from '@pith/plugin-api';
+import type { ContentStoreService } from '../content/content-store.service';
 import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
 import type { PluginRegistry } from '../plugins/plugin-registry';
@@ -18,7 +19,7 @@ export interface SyncServiceDeps {
   registry: PluginRegistry;
   detailTables: DetailTables;
   artifacts: ArtifactStorageService;
-  content: ContentStore;
+  content: ContentStoreService;
   versions: RepositoryVersionService;
   logger: Logger;
   allowedImportPaths: readonly string[];
@@ -72,12 +73,11 @@ export class PlatformSyncService implements SyncService {
       cache.set(remote.pulp_id, hit);
       return hit.downloader;
     }
-    this.shared.pool ??= new ReceivePool();
     const downloader = new RemoteDownloader(remote, {
       artifacts: this.deps.artifacts,
       allowedImportPaths: this.deps.allowedImportPaths,
       logger: this.deps.logger,
-      pool: this.shared.pool,
+      pool: this.receivePool(),
     });
     cache.delete(remote.pulp_id);
     cache.set(remote.pulp_id, { key, downloader });
@@ -85,6 +85,11 @@ export class PlatformSyncService implements SyncService {
     // idle keep-alive sockets close by themselves (keepAliveTimeout).
     while (cache.size > MAX_CACHED_DOWNLOADERS) cache.delete(cache.keys().next().value as string);
     return downloader;
+  }
+
+  /** The process's file-writing hash workers (downloads, and imports of archived artifacts). */
+  receivePool(): ReceivePool {
+    return (this.shared.pool ??= new ReceivePool());
   }
 
   async run(opts: SyncRunOptions, firstStage: AsyncIterable<DeclarativeContent>): Promise<SyncStats> {
