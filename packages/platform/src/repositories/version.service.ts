@@ -450,8 +450,11 @@ class VersionBuilder implements RepositoryVersionBuilder {
              ins AS (
                INSERT INTO core_repositorycontent (repository_id, content_id, version_added)
                SELECT $1, ids.id, $2 FROM ids
-                WHERE NOT EXISTS (SELECT 1 FROM core_repositorycontent o
-                                   WHERE o.repository_id = $1 AND o.content_id = ids.id AND o.version_removed IS NULL)
+                -- A scalar probe on the full (repository, content) key: as an anti-join, with the
+                -- statistics of a repository that just grew, the planner scanned every open row
+                -- of the repository once per id (9 s per 1000 ids at 86k members).
+                WHERE (SELECT bool_or(o.version_removed IS NULL) FROM core_repositorycontent o
+                        WHERE o.repository_id = $1 AND o.content_id = ids.id) IS NOT TRUE
                   AND ids.id NOT IN (SELECT content_id FROM undone)
                ON CONFLICT DO NOTHING
                RETURNING 1
