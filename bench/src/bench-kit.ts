@@ -73,6 +73,22 @@ export function printTable(rows: Row[]): void {
   for (const r of rows) process.stdout.write(`${line(r)}\n`);
 }
 
+/**
+ * Runs a scenario when its file is started directly (`node -r @swc-node/register src/x.bench.ts`):
+ * exit code 0 when its targets are met, 2 when not, 1 when it crashed.
+ */
+export function runIfMain(mod: NodeModule, scenario: () => Promise<{ ok: boolean }>): void {
+  if (require.main !== mod) return;
+  scenario()
+    .then((r) => {
+      process.exitCode = r.ok ? 0 : 2;
+    })
+    .catch((e) => {
+      process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
+      process.exit(1);
+    });
+}
+
 /** Writes `bench/results/<scenario>-<date>.json` and returns its path. */
 export function writeResult(scenario: string, result: Record<string, unknown>): string {
   const date = new Date().toISOString();

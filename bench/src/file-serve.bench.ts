@@ -16,7 +16,7 @@ import { FILES, createRepository, distribute, publish, waitServed } from '../../
 import { staticNginx, xAccelNginx, type NginxInstance } from '../../e2e/src/nginx-fixture';
 import { freePort } from '../../e2e/src/pith-process';
 import { peakRssMb, startRole, type PithRole } from '../../e2e/src/pith-role';
-import { BUSY_LIMIT, median, printTable, quiet, round, startStack, writeResult, type Row } from './bench-kit';
+import { BUSY_LIMIT, median, printTable, quiet, round, startStack, writeResult, type Row, runIfMain } from './bench-kit';
 
 interface WrkResult {
   requestsPerSec: number;
@@ -164,13 +164,4 @@ export async function runFileServe(): Promise<{ ok: boolean }> {
   }
 }
 
-if (require.main === module) {
-  runFileServe()
-    .then((r) => {
-      process.exitCode = r.ok ? 0 : 2;
-    })
-    .catch((e) => {
-      process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
-      process.exit(1);
-    });
-}
+runIfMain(module, runFileServe);

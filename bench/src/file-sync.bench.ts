@@ -18,7 +18,7 @@ import { curlFetchAll } from '../../e2e/src/curl-client';
 import { writeManifest, writeTree, type TreeEntry } from '../../e2e/src/file-tree';
 import { createRemote, createRepository, sync, versionSummary } from '../../e2e/src/file-workflow';
 import { staticNginx } from '../../e2e/src/nginx-fixture';
-import { BUSY_LIMIT, median, msSince, now, printTable, quiet, round, startStack, writeResult, type Row } from './bench-kit';
+import { BUSY_LIMIT, median, msSince, now, printTable, quiet, round, startStack, writeResult, type Row, runIfMain } from './bench-kit';
 
 const MiB = 1024 * 1024;
 /** Task polling interval: the measured time is what a client sees, within this much. */
@@ -208,13 +208,4 @@ export async function runFileSync(): Promise<{ ok: boolean }> {
   }
 }
 
-if (require.main === module) {
-  runFileSync()
-    .then((r) => {
-      process.exitCode = r.ok ? 0 : 2;
-    })
-    .catch((e) => {
-      process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
-      process.exit(1);
-    });
-}
+runIfMain(module, runFileSync);

@@ -25,7 +25,7 @@ import {
 } from '../../e2e/src/import-export-workflow';
 import { staticNginx, type NginxInstance } from '../../e2e/src/nginx-fixture';
 import { startRole } from '../../e2e/src/pith-role';
-import { BUSY_LIMIT, median, msSince, now, printTable, quiet, round, startStack, writeResult, type PithStack, type Row } from './bench-kit';
+import { BUSY_LIMIT, median, msSince, now, printTable, quiet, round, startStack, writeResult, type PithStack, type Row, runIfMain } from './bench-kit';
 import { sha256sumAll } from './file-sync.bench';
 
 const MiB = 1024 * 1024;
@@ -386,13 +386,4 @@ export async function runImportExport(): Promise<{ ok: boolean }> {
   }
 }
 
-if (require.main === module) {
-  runImportExport()
-    .then((r) => {
-      process.exitCode = r.ok ? 0 : 2;
-    })
-    .catch((e) => {
-      process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
-      process.exit(1);
-    });
-}
+runIfMain(module, runImportExport);

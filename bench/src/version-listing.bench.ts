@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { Platform, TaskWorker, loadConfig, migrate } from '@pith/platform';
 import { testPlugin } from '@pith/test-utils';
+import { runIfMain } from './bench-kit';
 
 const ADMIN_URL = process.env.PITH_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PASSWORD = 'bench-admin';
@@ -238,13 +239,4 @@ export async function runVersionListing(): Promise<{ ok: boolean }> {
   }
 }
 
-if (require.main === module) {
-  runVersionListing()
-    .then((r) => {
-      process.exitCode = r.ok ? 0 : 2;
-    })
-    .catch((e) => {
-      process.stderr.write(`${(e as Error)?.stack ?? String(e)}\n`);
-      process.exit(1);
-    });
-}
+runIfMain(module, runVersionListing);
