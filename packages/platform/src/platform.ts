@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { PithConfig } from './config/pith-config';
+import { FieldCipher } from './config/field-cipher';
 import { Logger, type LogLevel } from './logging/logger';
 import { Db } from './db/db';
 import { createDataSource } from './db/data-source';
@@ -53,6 +54,8 @@ export class Platform {
   readonly publications: PublicationsService;
   /** Sync pipeline and downloaders (plugin-api SyncService; tasks get `sync.forTask(id)`). */
   readonly sync: PlatformSyncService;
+  /** Encryption at rest of secret columns (remote credentials). */
+  readonly secrets: FieldCipher;
   private readonly cleanupHooks: TaskCleanupHook[] = [];
 
   private constructor(
@@ -62,6 +65,7 @@ export class Platform {
     readonly role: string,
   ) {
     this.logger = new Logger(role, config.PITH_LOG_LEVEL as LogLevel);
+    this.secrets = new FieldCipher(config.dbEncryptionKeyFile);
     this.db = new Db(dataSource);
     this.registry = new PluginRegistry(plugins);
     this.auth = new BasicAuthenticator(this.db);
@@ -76,6 +80,7 @@ export class Platform {
     this.sync = new PlatformSyncService({
       db: this.db, registry: this.registry, detailTables: this.detailTables, artifacts: this.artifacts, content: this.content,
       versions: this.versions, logger: this.logger, allowedImportPaths: config.PITH_ALLOWED_IMPORT_PATHS,
+      secrets: this.secrets,
     });
     // A failed, canceled or abandoned task never leaves an incomplete version behind.
     this.onTaskCleanup((taskId, db) => discardIncompleteVersions(db, taskId).then(() => undefined));

@@ -19,6 +19,8 @@ class Upstream {
   readonly overrides = new Map<string, Buffer>();
   manifestOverride: string | null = null;
   readonly requests: string[] = [];
+  /** Authorization header of each request ('' when none). */
+  readonly authorizations: string[] = [];
   private server!: Server;
   url = '';
 
@@ -26,6 +28,7 @@ class Upstream {
     this.server = createServer((req, res) => {
       const path = decodeURIComponent(new URL(req.url!, 'http://x').pathname);
       this.requests.push(path);
+      this.authorizations.push(req.headers.authorization ?? '');
       if (path === '/repo/PULP_MANIFEST') {
         res.end(this.manifestOverride ?? this.manifest());
         return;
@@ -172,6 +175,24 @@ describe('file sync', () => {
     );
     expect(pubs).toEqual([{ pass_through: true, complete: true, manifest: 'PULP_MANIFEST', path: 'PULP_MANIFEST', sha256: sha(up.manifest()) }]);
     expect(task.created_resources).toEqual(expect.arrayContaining([expect.stringMatching(/^\/pulp\/api\/v3\/publications\/file\/file\/[0-9a-f-]+\/$/)]));
+  });
+
+  it('syncs with basic-auth credentials, which are stored encrypted', async () => {
+    up.files.clear();
+    up.files.set('auth/a.txt', Buffer.from('needs credentials'));
+    const repo = await makeRepo('with-auth');
+    const r = await t.api('POST', REMOTES, { body: { name: 'with-auth', url: up.url, username: 'alice', password: 'pä55 w:rd' } });
+    expect(r.status).toBe(201);
+    const stored = await t.platform.db.one<{ username: string; password: string }>(
+      'SELECT username, password FROM core_remote WHERE name = $1', ['with-auth'],
+    );
+    expect(`${stored!.username} ${stored!.password}`).not.toMatch(/alice|pä55/);
+    up.authorizations.length = 0;
+    const task = await sync(repo, { remote: r.body.pulp_href });
+    expect(task.state).toBe('completed');
+    const basic = `Basic ${Buffer.from('alice:pä55 w:rd').toString('base64')}`;
+    expect(up.authorizations.length).toBeGreaterThanOrEqual(2); // manifest and file
+    expect(new Set(up.authorizations)).toEqual(new Set([basic]));
   });
 
   it('on_demand stores remote artifacts and downloads nothing', async () => {

@@ -7,7 +7,7 @@ import { applyFieldSelection } from '../http/field-selection';
 import type { Platform } from '../platform';
 import type { RegisteredType } from '../plugins/plugin-registry';
 import { uuid7 } from '../util/uuid7';
-import { RemoteCoreDto } from '../resources/core-dtos';
+import { REMOTE_SECRET_FIELDS, RemoteCoreDto } from '../resources/core-dtos';
 import { combineDtos, partialDto } from '../resources/dto-combine';
 import { MasterDetailService } from '../resources/master-detail.service';
 import { collectionPath, hrefParamName, REMOTE_KIND, titleCase } from '../resources/resource-kinds';
@@ -84,6 +84,8 @@ function remoteColumns(p: Platform, reg: RemoteReg, body: RemoteCoreDto, creatin
   } else if (creating) out.policy = policies[0];
   if (body.headers !== undefined) out.headers = JSON.stringify(body.headers);
   if (body.pulp_labels !== undefined) out.pulp_labels = JSON.stringify(body.pulp_labels);
+  // Credentials and client keys are stored encrypted (config/field-cipher.ts).
+  for (const f of REMOTE_SECRET_FIELDS) if (out[f] !== undefined) out[f] = p.secrets.encrypt(f, out[f] as string | null);
   return out;
 }
 

@@ -26,6 +26,13 @@ export class PithConfig {
   /** Artifact storage root (filesystem). */
   @IsString() PITH_MEDIA_ROOT = './.pith/media';
 
+  /**
+   * Key file for secret columns (remote credentials and client keys; config/field-cipher.ts).
+   * Empty: `<PITH_MEDIA_ROOT>/keys/database_fields.symmetric.key`, on the storage every process
+   * shares already. Created on first use when missing.
+   */
+  @IsOptional() @IsString() PITH_DB_ENCRYPTION_KEY: string | undefined = undefined;
+
   /** Origin used for distribution `base_url`s; empty = relative URLs. */
   @IsOptional() @IsString() PITH_CONTENT_ORIGIN: string | undefined = undefined;
   @IsString() @Matches(/^\/.*\/$/, { message: 'PITH_CONTENT_PATH_PREFIX must start and end with /' })
@@ -69,6 +76,10 @@ export class PithConfig {
 
   get mediaRoot(): string {
     return path.resolve(this.PITH_MEDIA_ROOT);
+  }
+
+  get dbEncryptionKeyFile(): string {
+    return this.PITH_DB_ENCRYPTION_KEY ? path.resolve(this.PITH_DB_ENCRYPTION_KEY) : path.join(this.mediaRoot, 'keys', 'database_fields.symmetric.key');
   }
 }
 

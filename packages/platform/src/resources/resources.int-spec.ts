@@ -178,6 +178,13 @@ describe('master/detail CRUD: repositories and remotes', () => {
       { name: 'username', is_set: true }, { name: 'password', is_set: true },
     ]);
     expect(remote).toMatchObject({ policy: 'immediate', tls_validation: true, headers: [{ 'X-A': 'b' }], pulp_labels: {} });
+    // Stored encrypted; tasks get the values back.
+    const stored = await t.platform.db.one<{ username: string; password: string }>('SELECT username, password FROM core_remote WHERE name = $1', ['rem-1']);
+    expect(stored!.password).toMatch(/^pith:aes-256-gcm:v1:/);
+    expect(stored!.username).toMatch(/^pith:aes-256-gcm:v1:/);
+    expect(`${stored!.username}${stored!.password}`).not.toContain('s3cret');
+    const info = await t.platform.sync.remote(remote.pulp_href.split('/').at(-2));
+    expect(info).toMatchObject({ username: 'u', password: 's3cret', client_key: null });
     r = await t.api('POST', REMOTES, { body: { name: 'rem-2', url: 'https://user:pw@example.com/' } });
     expect(r.status).toBe(400);
     expect(Object.keys(r.body)).toEqual(['url']);

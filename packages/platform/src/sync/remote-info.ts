@@ -1,4 +1,5 @@
 import { TaskError, type RemoteInfo, type Row } from '@pith/plugin-api';
+import { FieldCipherError, type FieldCipher } from '../config/field-cipher';
 import type { Db } from '../db/db';
 import type { PluginRegistry } from '../plugins/plugin-registry';
 import { quoteIdent } from '../http/sql-filters';
@@ -12,7 +13,9 @@ function num(v: unknown): number | null {
 }
 
 /** Loads a remote (master row plus its type's detail columns) as tasks see it, secrets included. */
-export async function loadRemoteInfo(db: Db, registry: PluginRegistry, tables: DetailTables, remoteId: string): Promise<RemoteInfo> {
+export async function loadRemoteInfo(
+  db: Db, registry: PluginRegistry, tables: DetailTables, secrets: FieldCipher, remoteId: string,
+): Promise<RemoteInfo> {
   const m = await db.one(
     `SELECT pulp_id, pulp_type, name, url, policy, download_concurrency, max_retries, headers, username, password,
             tls_validation, ca_cert, client_cert, client_key, proxy_url, proxy_username, proxy_password,
@@ -31,6 +34,13 @@ export async function loadRemoteInfo(db: Db, registry: PluginRegistry, tables: D
       detail = d;
     }
   }
+  const secret = (column: string): string | null => {
+    try {
+      return secrets.decrypt(column, m[column]);
+    } catch (e) {
+      throw e instanceof FieldCipherError ? new TaskError(`Remote '${m.name}': ${e.message}`) : e;
+    }
+  };
   return {
     pulp_id: m.pulp_id,
     pulp_type: m.pulp_type,
@@ -41,15 +51,15 @@ export async function loadRemoteInfo(db: Db, registry: PluginRegistry, tables: D
     download_concurrency: num(m.download_concurrency),
     max_retries: num(m.max_retries),
     headers: Array.isArray(m.headers) ? m.headers : [],
-    username: m.username ?? null,
-    password: m.password ?? null,
+    username: secret('username'),
+    password: secret('password'),
     tls_validation: m.tls_validation !== false,
     ca_cert: m.ca_cert ?? null,
     client_cert: m.client_cert ?? null,
-    client_key: m.client_key ?? null,
+    client_key: secret('client_key'),
     proxy_url: m.proxy_url ?? null,
-    proxy_username: m.proxy_username ?? null,
-    proxy_password: m.proxy_password ?? null,
+    proxy_username: secret('proxy_username'),
+    proxy_password: secret('proxy_password'),
     total_timeout: num(m.total_timeout),
     connect_timeout: num(m.connect_timeout),
     sock_connect_timeout: num(m.sock_connect_timeout),

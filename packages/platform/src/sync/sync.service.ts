@@ -2,6 +2,7 @@ import type {
   DeclarativeContent, ProgressOptions, ProgressReporter, RemoteInfo, SyncRunOptions, SyncService, SyncStats,
 } from '@pith/plugin-api';
 import type { ContentStoreService } from '../content/content-store.service';
+import type { FieldCipher } from '../config/field-cipher';
 import type { Db } from '../db/db';
 import type { Logger } from '../logging/logger';
 import type { PluginRegistry } from '../plugins/plugin-registry';
@@ -23,6 +24,8 @@ export interface SyncServiceDeps {
   versions: RepositoryVersionService;
   logger: Logger;
   allowedImportPaths: readonly string[];
+  /** Opens the remote's encrypted secret columns. */
+  secrets: FieldCipher;
 }
 
 /** Remotes whose downloaders (connection pools) are kept between calls in one process. */
@@ -60,7 +63,7 @@ export class PlatformSyncService implements SyncService {
   }
 
   remote(remoteId: string): Promise<RemoteInfo> {
-    return loadRemoteInfo(this.deps.db, this.deps.registry, this.deps.detailTables, remoteId);
+    return loadRemoteInfo(this.deps.db, this.deps.registry, this.deps.detailTables, this.deps.secrets, remoteId);
   }
 
   downloader(remote: RemoteInfo): RemoteDownloader {
