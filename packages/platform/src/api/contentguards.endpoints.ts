@@ -1,18 +1,18 @@
 import type { DetailResourceDefinition, JsonObject, PluginDefinition } from '@pith/plugin-api';
 import type { Endpoint, RequestContext } from '../http/endpoint';
-import { notFound, preconditionFailed } from '../http/errors';
+import { notFound } from '../http/errors';
 import { API_ROOT } from '../http/hrefs';
 import type { SqlFilterSet } from '../http/sql-filters';
-import { applyFieldSelection } from '../http/field-selection';
 import type { Platform } from '../platform';
 import type { RegisteredType } from '../plugins/plugin-registry';
 import { uuid7 } from '../util/uuid7';
 import { combineDtos, partialDto } from '../resources/dto-combine';
 import { MasterDetailService } from '../resources/master-detail.service';
 import { CONTENTGUARD_KIND } from '../resources/resource-kinds';
-import { documented, identityFilters, ifMatchSatisfied, nameFilter } from '../resources/common-filters';
+import { documented, identityFilters, nameFilter } from '../resources/common-filters';
 import { GUARD_TYPES, type GuardTypeSpec } from '../distributions/content-guard.service';
 import { pathId } from './repositories.endpoints';
+import { deleteEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 /** Content guard list filters (per type and generic). */
 export function contentGuardFilters(): SqlFilterSet {
@@ -64,6 +64,7 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, g: GuardTypeSpec):
     return body;
   };
 
+  const routes: DetailItemRoutes = { svc, spec, reg, item, hrefParam, op, tag, createDto, patchDto, response };
   return [
     {
       method: 'GET', path: base, openapiPath: base, operationId: `${op}_list`, tag, list: true, filters: documented(filters),
@@ -84,40 +85,11 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, g: GuardTypeSpec):
         return { status: 201, body: body! };
       },
     },
-    {
-      method: 'GET', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_read`, tag,
-      responses: { 200: response },
-      handler: async (ctx) => {
-        const body = await svc.read(spec, pathId(ctx), g.pulpType);
-        if (!body) throw notFound();
-        return { status: 200, body: applyFieldSelection(body, ctx.query) };
-      },
-    },
-    {
-      method: 'PUT', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_update`, tag,
-      body: { dto: createDto }, headerParams: ['If-Match'],
-      responses: { 200: response, 412: {} },
-      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
-    },
-    {
-      method: 'PATCH', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_partial_update`, tag,
-      body: { dto: patchDto }, headerParams: ['If-Match'],
-      responses: { 200: response, 412: {} },
-      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
-    },
-    {
-      method: 'DELETE', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_delete`, tag,
-      headerParams: ['If-Match'],
-      responses: { 204: {}, 412: {} },
-      handler: async (ctx) => {
-        const id = pathId(ctx);
-        const cur = await svc.etag(spec, reg, id);
-        if (!cur) throw notFound();
-        if (!ifMatchSatisfied(ctx.ifMatch, cur.etag)) throw preconditionFailed();
-        // Distributions using it fall back to unguarded (FK ON DELETE SET NULL), as in Pulp.
-        await svc.delete(spec, reg, id);
-        return { status: 204 };
-      },
-    },
+    ...readAndUpdateEndpoints(routes, update),
+    deleteEndpoint(routes, { 204: {} }, async (ctx, id) => {
+      // Distributions using it fall back to unguarded (FK ON DELETE SET NULL), as in Pulp.
+      await svc.delete(spec, reg, id);
+      return { status: 204 };
+    }),
   ];
 }

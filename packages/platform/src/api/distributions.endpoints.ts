@@ -2,7 +2,6 @@ import type { DistributionTypeDefinition, JsonObject, Row } from '@pith/plugin-a
 import type { Endpoint, RequestContext } from '../http/endpoint';
 import { fieldError, fieldErrors, notFound, preconditionFailed } from '../http/errors';
 import { columnFilter, fromFieldFilters, quoteIdent, type SqlFilterSet } from '../http/sql-filters';
-import { applyFieldSelection } from '../http/field-selection';
 import { parseHref } from '../http/hrefs';
 import { etagFor as etagOf } from '../http/router';
 import type { Db } from '../db/db';
@@ -20,6 +19,7 @@ import { assertNoOverlap, lockBasePaths, validateBasePath } from '../distributio
 import { GUARD_TYPES } from '../distributions/content-guard.service';
 import { pathId } from './repositories.endpoints';
 import { contentIds, repositoryRefFilter } from './publications.endpoints';
+import { deleteEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 type DistributionReg = RegisteredType<DistributionTypeDefinition>;
 
@@ -206,6 +206,7 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, reg: DistributionR
     throw preconditionFailed();
   };
 
+  const routes: DetailItemRoutes = { svc, spec, reg, item, hrefParam, op, tag, createDto, patchDto, response };
   return [
     {
       method: 'GET', path: base, openapiPath: base, operationId: `${op}_list`, tag, list: true, filters: documented(filters),
@@ -234,40 +235,11 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, reg: DistributionR
         return { status: 201, body: created! };
       },
     },
-    {
-      method: 'GET', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_read`, tag,
-      responses: { 200: response },
-      handler: async (ctx) => {
-        const body = await svc.read(spec, pathId(ctx), reg.pulpType);
-        if (!body) throw notFound();
-        return { status: 200, body: applyFieldSelection(body, ctx.query) };
-      },
-    },
-    {
-      method: 'PUT', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_update`, tag,
-      body: { dto: createDto }, headerParams: ['If-Match'],
-      responses: { 200: response, 412: {} },
-      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
-    },
-    {
-      method: 'PATCH', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_partial_update`, tag,
-      body: { dto: patchDto }, headerParams: ['If-Match'],
-      responses: { 200: response, 412: {} },
-      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
-    },
-    {
-      method: 'DELETE', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_delete`, tag,
-      headerParams: ['If-Match'],
-      responses: { 204: {}, 412: {} },
-      handler: async (ctx) => {
-        const id = pathId(ctx);
-        const cur = await svc.etag(spec, reg, id);
-        if (!cur) throw notFound();
-        if (!ifMatchSatisfied(ctx.ifMatch, cur.etag)) throw preconditionFailed();
-        await svc.delete(spec, reg, id);
-        return { status: 204 };
-      },
-    },
+    ...readAndUpdateEndpoints(routes, update),
+    deleteEndpoint(routes, { 204: {} }, async (ctx, id) => {
+      await svc.delete(spec, reg, id);
+      return { status: 204 };
+    }),
   ];
 }
 

@@ -1,9 +1,8 @@
 import * as path from 'node:path';
 import type { JsonObject, RemoteTypeDefinition } from '@pith/plugin-api';
 import type { Endpoint, RequestContext } from '../http/endpoint';
-import { fieldError, notFound, preconditionFailed } from '../http/errors';
+import { fieldError, notFound } from '../http/errors';
 import { fromFieldFilters, type SqlFilterSet } from '../http/sql-filters';
-import { applyFieldSelection } from '../http/field-selection';
 import type { Platform } from '../platform';
 import type { RegisteredType } from '../plugins/plugin-registry';
 import { uuid7 } from '../util/uuid7';
@@ -11,10 +10,11 @@ import { REMOTE_SECRET_FIELDS, RemoteCoreDto } from '../resources/core-dtos';
 import { combineDtos, partialDto } from '../resources/dto-combine';
 import { MasterDetailService } from '../resources/master-detail.service';
 import { collectionPath, hrefParamName, REMOTE_KIND, titleCase } from '../resources/resource-kinds';
-import { identityFilters, ifMatchSatisfied, labelSelectFilter, nameFilter } from '../resources/common-filters';
+import { identityFilters, labelSelectFilter, nameFilter } from '../resources/common-filters';
 import { detailHref } from '../resources/resource-hrefs';
 import { documented } from '../resources/common-filters';
 import { pathId } from './repositories.endpoints';
+import { deleteEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 type RemoteReg = RegisteredType<RemoteTypeDefinition>;
 
@@ -118,6 +118,7 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, reg: RemoteReg): E
     return body;
   };
 
+  const routes: DetailItemRoutes = { svc, spec, reg, item, hrefParam, op, tag, createDto, patchDto, response };
   return [
     {
       method: 'GET', path: base, openapiPath: base, operationId: `${op}_list`, tag, list: true, filters: documented(filters),
@@ -140,46 +141,17 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, reg: RemoteReg): E
         return { status: 201, body: body! };
       },
     },
-    {
-      method: 'GET', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_read`, tag,
-      responses: { 200: response },
-      handler: async (ctx) => {
-        const body = await svc.read(spec, pathId(ctx), reg.pulpType);
-        if (!body) throw notFound();
-        return { status: 200, body: applyFieldSelection(body, ctx.query) };
-      },
-    },
-    {
-      method: 'PUT', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_update`, tag,
-      body: { dto: createDto }, headerParams: ['If-Match'],
-      responses: { 200: response, 412: {} },
-      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
-    },
-    {
-      method: 'PATCH', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_partial_update`, tag,
-      body: { dto: patchDto }, headerParams: ['If-Match'],
-      responses: { 200: response, 412: {} },
-      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
-    },
-    {
-      method: 'DELETE', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_delete`, tag,
-      headerParams: ['If-Match'],
-      responses: { 202: { schema: 'AsyncOperationResponse' }, 412: {} },
-      handler: async (ctx) => {
-        const id = pathId(ctx);
-        const cur = await svc.etag(spec, reg, id);
-        if (!cur) throw notFound();
-        if (!ifMatchSatisfied(ctx.ifMatch, cur.etag)) throw preconditionFailed();
-        const href = detailHref(p.registry, 'remotes', reg.pulpType, id);
-        const task = await p.tasks.dispatch({
-          name: 'core.remote_delete',
-          payload: { kind: 'remotes', pulp_id: id, pulp_type: reg.pulpType, href },
-          exclusive: [href],
-          loggingCid: ctx.correlationId,
-          createdBy: ctx.user?.id ?? null,
-        });
-        return { status: 202, body: { task: task.href } };
-      },
-    },
+    ...readAndUpdateEndpoints(routes, update),
+    deleteEndpoint(routes, { 202: { schema: 'AsyncOperationResponse' } }, async (ctx, id) => {
+      const href = detailHref(p.registry, 'remotes', reg.pulpType, id);
+      const task = await p.tasks.dispatch({
+        name: 'core.remote_delete',
+        payload: { kind: 'remotes', pulp_id: id, pulp_type: reg.pulpType, href },
+        exclusive: [href],
+        loggingCid: ctx.correlationId,
+        createdBy: ctx.user?.id ?? null,
+      });
+      return { status: 202, body: { task: task.href } };
+    }),
   ];
 }

@@ -1,6 +1,6 @@
 import type { JsonObject, RepositoryTypeDefinition } from '@pith/plugin-api';
 import type { Endpoint, RequestContext } from '../http/endpoint';
-import { badRequest, fieldError, fieldErrors, notFound, preconditionFailed } from '../http/errors';
+import { badRequest, fieldError, fieldErrors, notFound } from '../http/errors';
 import { API_ROOT, parseHref } from '../http/hrefs';
 import { fromFieldFilters, type SqlFilterSet } from '../http/sql-filters';
 import { applyFieldSelection } from '../http/field-selection';
@@ -13,13 +13,14 @@ import { MasterDetailService } from '../resources/master-detail.service';
 import {
   collectionPath, hrefParamName, REPOSITORY_KIND, titleCase,
 } from '../resources/resource-kinds';
-import { identityFilters, ifMatchSatisfied, labelSelectFilter, nameFilter, referenceInFilter } from '../resources/common-filters';
+import { identityFilters, labelSelectFilter, nameFilter, referenceInFilter } from '../resources/common-filters';
 import { requireVersion, resolveResourceRef, type ResolvedRef } from '../resources/references';
 import { detailHref, repositoryHref } from '../resources/resource-hrefs';
 import { documented } from '../resources/common-filters';
 import { VersionReader } from '../repositories/version-reader';
 import { contentPrn } from '../content/content-reader';
 import type { ModifyPayload } from '../repositories/repository-tasks';
+import { deleteEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 type RepoReg = RegisteredType<RepositoryTypeDefinition>;
 
@@ -138,6 +139,7 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, versions: VersionR
     return body;
   };
 
+  const routes: DetailItemRoutes = { svc, spec, reg, item, hrefParam, op, tag, createDto, patchDto, response };
   return [
     {
       method: 'GET', path: base, openapiPath: base, operationId: `${op}_list`, tag, list: true, filters: documented(filters),
@@ -165,47 +167,18 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, versions: VersionR
         return { status: 201, body: body! };
       },
     },
-    {
-      method: 'GET', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_read`, tag,
-      responses: { 200: response },
-      handler: async (ctx) => {
-        const body = await svc.read(spec, pathId(ctx), reg.pulpType);
-        if (!body) throw notFound();
-        return { status: 200, body: applyFieldSelection(body, ctx.query) };
-      },
-    },
-    {
-      method: 'PUT', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_update`, tag,
-      body: { dto: createDto }, headerParams: ['If-Match'],
-      responses: { 200: response, 412: {} },
-      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
-    },
-    {
-      method: 'PATCH', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_partial_update`, tag,
-      body: { dto: patchDto }, headerParams: ['If-Match'],
-      responses: { 200: response, 412: {} },
-      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
-    },
-    {
-      method: 'DELETE', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_delete`, tag,
-      headerParams: ['If-Match'],
-      responses: { ...ASYNC, 412: {} },
-      handler: async (ctx) => {
-        const id = pathId(ctx);
-        const cur = await svc.etag(spec, reg, id);
-        if (!cur) throw notFound();
-        if (!ifMatchSatisfied(ctx.ifMatch, cur.etag)) throw preconditionFailed();
-        const href = repositoryHref(p.registry, reg.pulpType, id);
-        const task = await p.tasks.dispatch({
-          name: 'core.repository_delete',
-          payload: { kind: 'repositories', pulp_id: id, pulp_type: reg.pulpType, href },
-          exclusive: [href],
-          loggingCid: ctx.correlationId,
-          createdBy: ctx.user?.id ?? null,
-        });
-        return { status: 202, body: { task: task.href } };
-      },
-    },
+    ...readAndUpdateEndpoints(routes, update),
+    deleteEndpoint(routes, { ...ASYNC }, async (ctx, id) => {
+      const href = repositoryHref(p.registry, reg.pulpType, id);
+      const task = await p.tasks.dispatch({
+        name: 'core.repository_delete',
+        payload: { kind: 'repositories', pulp_id: id, pulp_type: reg.pulpType, href },
+        exclusive: [href],
+        loggingCid: ctx.correlationId,
+        createdBy: ctx.user?.id ?? null,
+      });
+      return { status: 202, body: { task: task.href } };
+    }),
     {
       method: 'GET', path: `${item}versions/`, openapiPath: `{${hrefParam}}versions/`, hrefParam,
       operationId: `${op}_versions_list`, tag: `${tag} Versions`, list: true, filters: documented(versions.filters),

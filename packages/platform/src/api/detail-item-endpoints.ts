@@ -1,0 +1,76 @@
+import type { ClassType, JsonObject } from '@pith/plugin-api';
+import type { Endpoint, HandlerResult, RequestContext, ResponseSpec } from '../http/endpoint';
+import { notFound, preconditionFailed } from '../http/errors';
+import { applyFieldSelection } from '../http/field-selection';
+import { ifMatchSatisfied } from '../resources/common-filters';
+import type { KindSpec } from '../resources/resource-kinds';
+import type { MasterDetailService } from '../resources/master-detail.service';
+import { pathId } from './repositories.endpoints';
+
+/** What the item routes of one master/detail type (a remote, repository, distribution or guard type) share. */
+export interface DetailItemRoutes {
+  svc: MasterDetailService;
+  spec: KindSpec;
+  reg: Parameters<MasterDetailService['etag']>[1];
+  /** Express path of one item (`…/:pulp_id/`) and its documented href parameter. */
+  item: string;
+  hrefParam: string;
+  /** operationId prefix (`remotes_file_file`) and tag. */
+  op: string;
+  tag: string;
+  createDto: ClassType;
+  patchDto: ClassType;
+  response: ResponseSpec;
+}
+
+/**
+ * GET, PUT and PATCH of one item, as every master/detail type declares them (`<op>_read`,
+ * `<op>_update`, `<op>_partial_update`; PUT and PATCH honour If-Match through `update`).
+ */
+export function readAndUpdateEndpoints(r: DetailItemRoutes, update: (ctx: RequestContext) => Promise<JsonObject>): Endpoint[] {
+  const { item, hrefParam, op, tag, response } = r;
+  return [
+    {
+      method: 'GET', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_read`, tag,
+      responses: { 200: response },
+      handler: async (ctx) => {
+        const body = await r.svc.read(r.spec, pathId(ctx), r.reg.pulpType);
+        if (!body) throw notFound();
+        return { status: 200, body: applyFieldSelection(body, ctx.query) };
+      },
+    },
+    {
+      method: 'PUT', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_update`, tag,
+      body: { dto: r.createDto }, headerParams: ['If-Match'],
+      responses: { 200: response, 412: {} },
+      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
+    },
+    {
+      method: 'PATCH', path: item, openapiPath: `{${hrefParam}}`, hrefParam, operationId: `${op}_partial_update`, tag,
+      body: { dto: r.patchDto }, headerParams: ['If-Match'],
+      responses: { 200: response, 412: {} },
+      handler: async (ctx) => ({ status: 200, body: await update(ctx) }),
+    },
+  ];
+}
+
+/**
+ * DELETE of one item (`<op>_delete`): 404 when it does not exist, 412 when If-Match names another
+ * version of it; then `remove` does the type's own deletion (at once, or as a task).
+ */
+export function deleteEndpoint(
+  r: DetailItemRoutes, responses: Record<number, ResponseSpec>, remove: (ctx: RequestContext, id: string) => Promise<HandlerResult>,
+): Endpoint {
+  return {
+    method: 'DELETE', path: r.item, openapiPath: `{${r.hrefParam}}`, hrefParam: r.hrefParam, operationId: `${r.op}_delete`, tag: r.tag,
+    headerParams: ['If-Match'],
+    responses: { ...responses, 412: {} },
+    handler: async (ctx) => {
+      const id = pathId(ctx);
+      const cur = await r.svc.etag(r.spec, r.reg, id);
+      if (!cur) throw notFound();
+      if (!ifMatchSatisfied(ctx.ifMatch, cur.etag)) throw preconditionFailed();
+      return remove(ctx, id);
+    },
+  };
+}
