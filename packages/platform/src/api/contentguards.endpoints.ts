@@ -9,10 +9,10 @@ import { uuid7 } from '../util/uuid7';
 import { combineDtos, partialDto } from '../resources/dto-combine';
 import { MasterDetailService } from '../resources/master-detail.service';
 import { CONTENTGUARD_KIND } from '../resources/resource-kinds';
-import { documented, identityFilters, nameFilter } from '../resources/common-filters';
+import { identityFilters, nameFilter } from '../resources/common-filters';
 import { GUARD_TYPES, type GuardTypeSpec } from '../distributions/content-guard.service';
 import { pathId } from './repositories.endpoints';
-import { deleteEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 /** Content guard list filters (per type and generic). */
 export function contentGuardFilters(): SqlFilterSet {
@@ -64,13 +64,9 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, g: GuardTypeSpec):
     return body;
   };
 
-  const routes: DetailItemRoutes = { svc, spec, reg, item, hrefParam, op, tag, createDto, patchDto, response };
+  const routes: DetailItemRoutes = { svc, spec, reg, base, item, hrefParam, op, tag, createDto, patchDto, response };
   return [
-    {
-      method: 'GET', path: base, openapiPath: base, operationId: `${op}_list`, tag, list: true, filters: documented(filters),
-      responses: { 200: response },
-      handler: async (ctx) => ({ status: 200, body: await svc.list({ spec, pulpType: g.pulpType, filters, query: ctx.query, absoluteUrl: ctx.absoluteUrl }) }),
-    },
+    listEndpoint(routes, filters),
     {
       method: 'POST', path: base, openapiPath: base, operationId: `${op}_create`, tag,
       body: { dto: createDto },

@@ -2,7 +2,8 @@ import type { ClassType, JsonObject } from '@pith/plugin-api';
 import type { Endpoint, HandlerResult, RequestContext, ResponseSpec } from '../http/endpoint';
 import { notFound, preconditionFailed } from '../http/errors';
 import { applyFieldSelection } from '../http/field-selection';
-import { ifMatchSatisfied } from '../resources/common-filters';
+import type { SqlFilterSet } from '../http/sql-filters';
+import { documented, ifMatchSatisfied } from '../resources/common-filters';
 import type { KindSpec } from '../resources/resource-kinds';
 import type { MasterDetailService } from '../resources/master-detail.service';
 import { pathId } from './repositories.endpoints';
@@ -12,7 +13,8 @@ export interface DetailItemRoutes {
   svc: MasterDetailService;
   spec: KindSpec;
   reg: Parameters<MasterDetailService['etag']>[1];
-  /** Express path of one item (`…/:pulp_id/`) and its documented href parameter. */
+  /** Express path of the collection and of one item (`…/:pulp_id/`), and the item's documented href parameter. */
+  base: string;
   item: string;
   hrefParam: string;
   /** operationId prefix (`remotes_file_file`) and tag. */
@@ -21,6 +23,18 @@ export interface DetailItemRoutes {
   createDto: ClassType;
   patchDto: ClassType;
   response: ResponseSpec;
+}
+
+/** GET of the collection (`<op>_list`): paginated, filtered, of this type only. */
+export function listEndpoint(r: DetailItemRoutes, filters: SqlFilterSet): Endpoint {
+  return {
+    method: 'GET', path: r.base, openapiPath: r.base, operationId: `${r.op}_list`, tag: r.tag, list: true, filters: documented(filters),
+    responses: { 200: r.response },
+    handler: async (ctx) => ({
+      status: 200,
+      body: await r.svc.list({ spec: r.spec, pulpType: r.reg.pulpType, filters, query: ctx.query, absoluteUrl: ctx.absoluteUrl }),
+    }),
+  };
 }
 
 /**

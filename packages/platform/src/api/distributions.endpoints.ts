@@ -11,7 +11,7 @@ import { UUID_RE, uuid7 } from '../util/uuid7';
 import { combineDtos, partialDto } from '../resources/dto-combine';
 import { MasterDetailService } from '../resources/master-detail.service';
 import { collectionPath, DISTRIBUTION_KIND, hrefParamName, titleCase } from '../resources/resource-kinds';
-import { documented, identityFilters, ifMatchSatisfied, labelSelectFilter, nameFilter } from '../resources/common-filters';
+import { identityFilters, ifMatchSatisfied, labelSelectFilter, nameFilter } from '../resources/common-filters';
 import { requireVersion, resolveResourceRef } from '../resources/references';
 import { IN_VERSION } from '../repositories/version.service';
 import { DistributionCoreDto, PublicationDistributionCoreDto } from '../distributions/distribution.dto';
@@ -19,7 +19,7 @@ import { assertNoOverlap, lockBasePaths, validateBasePath } from '../distributio
 import { GUARD_TYPES } from '../distributions/content-guard.service';
 import { pathId } from './repositories.endpoints';
 import { contentIds, repositoryRefFilter } from './publications.endpoints';
-import { deleteEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 type DistributionReg = RegisteredType<DistributionTypeDefinition>;
 
@@ -206,13 +206,9 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, reg: DistributionR
     throw preconditionFailed();
   };
 
-  const routes: DetailItemRoutes = { svc, spec, reg, item, hrefParam, op, tag, createDto, patchDto, response };
+  const routes: DetailItemRoutes = { svc, spec, reg, base, item, hrefParam, op, tag, createDto, patchDto, response };
   return [
-    {
-      method: 'GET', path: base, openapiPath: base, operationId: `${op}_list`, tag, list: true, filters: documented(filters),
-      responses: { 200: response },
-      handler: async (ctx) => ({ status: 200, body: await svc.list({ spec, pulpType: reg.pulpType, filters, query: ctx.query, absoluteUrl: ctx.absoluteUrl }) }),
-    },
+    listEndpoint(routes, filters),
     {
       method: 'POST', path: base, openapiPath: base, operationId: `${op}_create`, tag,
       body: { dto: createDto },

@@ -12,9 +12,8 @@ import { MasterDetailService } from '../resources/master-detail.service';
 import { collectionPath, hrefParamName, REMOTE_KIND, titleCase } from '../resources/resource-kinds';
 import { identityFilters, labelSelectFilter, nameFilter } from '../resources/common-filters';
 import { detailHref } from '../resources/resource-hrefs';
-import { documented } from '../resources/common-filters';
 import { pathId } from './repositories.endpoints';
-import { deleteEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 type RemoteReg = RegisteredType<RemoteTypeDefinition>;
 
@@ -118,13 +117,9 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, reg: RemoteReg): E
     return body;
   };
 
-  const routes: DetailItemRoutes = { svc, spec, reg, item, hrefParam, op, tag, createDto, patchDto, response };
+  const routes: DetailItemRoutes = { svc, spec, reg, base, item, hrefParam, op, tag, createDto, patchDto, response };
   return [
-    {
-      method: 'GET', path: base, openapiPath: base, operationId: `${op}_list`, tag, list: true, filters: documented(filters),
-      responses: { 200: response },
-      handler: async (ctx) => ({ status: 200, body: await svc.list({ spec, pulpType: reg.pulpType, filters, query: ctx.query, absoluteUrl: ctx.absoluteUrl }) }),
-    },
+    listEndpoint(routes, filters),
     {
       method: 'POST', path: base, openapiPath: base, operationId: `${op}_create`, tag,
       body: { dto: createDto },

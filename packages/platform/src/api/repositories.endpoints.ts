@@ -20,7 +20,7 @@ import { documented } from '../resources/common-filters';
 import { VersionReader } from '../repositories/version-reader';
 import { contentPrn } from '../content/content-reader';
 import type { ModifyPayload } from '../repositories/repository-tasks';
-import { deleteEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 type RepoReg = RegisteredType<RepositoryTypeDefinition>;
 
@@ -139,13 +139,9 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, versions: VersionR
     return body;
   };
 
-  const routes: DetailItemRoutes = { svc, spec, reg, item, hrefParam, op, tag, createDto, patchDto, response };
+  const routes: DetailItemRoutes = { svc, spec, reg, base, item, hrefParam, op, tag, createDto, patchDto, response };
   return [
-    {
-      method: 'GET', path: base, openapiPath: base, operationId: `${op}_list`, tag, list: true, filters: documented(filters),
-      responses: { 200: response },
-      handler: async (ctx) => ({ status: 200, body: await svc.list({ spec, pulpType: reg.pulpType, filters, query: ctx.query, absoluteUrl: ctx.absoluteUrl }) }),
-    },
+    listEndpoint(routes, filters),
     {
       method: 'POST', path: base, openapiPath: base, operationId: `${op}_create`, tag,
       body: { dto: createDto },
