@@ -38,7 +38,7 @@ export async function stageRepositoryMembers(
       const name = memberName(index, resource.name, set);
       const file = new JsonLinesFile(path.join(workDir, `${index}-${staged.length}.jsonl`));
       try {
-        for await (const rows of resource.exportRows(exportScope(p, repo, repo.pulpType, set))) {
+        for await (const rows of readAhead(resource.exportRows(exportScope(p, repo, repo.pulpType, set)))) {
           if (signal.aborted) throw signal.reason;
           await file.write(rows);
           onRows(rows.length);
@@ -52,4 +52,31 @@ export async function stageRepositoryMembers(
     }
   }
   return staged;
+}
+
+/**
+ * Iterates `source` one batch ahead: the next batch is being fetched (PostgreSQL producing it,
+ * the driver parsing it) while the caller serialises and writes the current one, instead of the
+ * two taking turns. Stopping early (break, error) closes the source once its pending batch is in.
+ */
+export async function* readAhead<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  const it = source[Symbol.asyncIterator]();
+  let next = it.next();
+  let done = false;
+  try {
+    for (;;) {
+      const r = await next;
+      if (r.done) {
+        done = true;
+        return;
+      }
+      next = it.next();
+      yield r.value;
+    }
+  } finally {
+    if (!done) {
+      await next.catch(() => undefined);
+      await it.return?.();
+    }
+  }
 }

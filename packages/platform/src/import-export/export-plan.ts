@@ -53,27 +53,30 @@ async function loadVersions(p: Platform, refs: VersionRef[]): Promise<Map<string
  * Resolves what an export will contain (versions, bases, counts, deduplicated artifacts) and what
  * stops it, without writing anything: the dry run's answer and the real run's first step.
  * `bases` maps repository id → base version id (absent: full export of that repository).
+ * Independent queries run concurrently (each is a round trip of a few ms). With
+ * `countArtifacts: false` the artifact totals are left at 0 for the caller to fill in (a real
+ * export counts them while listing the artifacts, so the union is not queried twice).
  */
-export async function planExport(p: Platform, versions: VersionRef[], bases: Map<string, string>): Promise<ExportPlan> {
-  const problems: string[] = [];
-  const targets = await loadVersions(p, versions);
-  const baseRows = await loadVersions(p, [...bases.entries()].map(([repository_id, version_id]) => ({ repository_id, version_id })));
-  const repositories: PlannedRepository[] = [];
-  for (const ref of versions) {
+export async function planExport(
+  p: Platform,
+  versions: VersionRef[],
+  bases: Map<string, string>,
+  opts: { countArtifacts?: boolean } = {},
+): Promise<ExportPlan> {
+  const [targets, baseRows] = await Promise.all([
+    loadVersions(p, versions),
+    loadVersions(p, [...bases.entries()].map(([repository_id, version_id]) => ({ repository_id, version_id }))),
+  ]);
+  // Per repository: its problems (in order) and its entry, or null when it cannot be planned.
+  const planned = await Promise.all(versions.map(async (ref): Promise<{ problems: string[]; repo: PlannedRepository | null }> => {
+    const problems: string[] = [];
     const v = targets.get(ref.version_id);
-    if (!v) {
-      problems.push(`Repository version ${ref.version_id} no longer exists.`);
-      continue;
-    }
+    if (!v) return { problems: [`Repository version ${ref.version_id} no longer exists.`], repo: null };
     const baseId = bases.get(v.repository_id) ?? null;
     const b = baseId ? baseRows.get(baseId) : undefined;
-    if (baseId && !b) {
-      problems.push(`The base version of repository '${v.name}' no longer exists; export it in full (full=true).`);
-      continue;
-    }
+    if (baseId && !b) return { problems: [`The base version of repository '${v.name}' no longer exists; export it in full (full=true).`], repo: null };
     if (b && b.number > v.number) {
-      problems.push(`Repository '${v.name}': start version ${b.number} is newer than the exported version ${v.number}.`);
-      continue;
+      return { problems: [`Repository '${v.name}': start version ${b.number} is newer than the exported version ${v.number}.`], repo: null };
     }
     if (!p.registry.exportableFor(v.pulp_type)) {
       problems.push(`Repository '${v.name}' (${v.pulp_type}) cannot be exported: its plugin declares no ModelResources.`);
@@ -85,29 +88,39 @@ export async function planExport(p: Platform, versions: VersionRef[], bases: Map
       return Number(r!.n);
     };
     const missing = missingArtifactsQuery(span, 1);
-    const gaps = await p.db.query<{ relative_path: string }>(`${missing.sql} ORDER BY 1 LIMIT 5`, missing.params);
+    const [gaps, contentCount, addedCount, removedCount] = await Promise.all([
+      p.db.query<{ relative_path: string }>(`${missing.sql} ORDER BY 1 LIMIT 5`, missing.params),
+      count('present'),
+      b ? count('added') : null,
+      b ? count('removed') : null,
+    ]);
     if (gaps.length) {
       problems.push(
         `Repository '${v.name}' version ${v.number} has content whose artifacts were never downloaded (on_demand or streamed), ` +
           `e.g. ${gaps.map((g) => `'${g.relative_path}'`).join(', ')}: only stored artifacts can be exported; sync with policy immediate first.`,
       );
     }
-    repositories.push({
-      ...span,
-      name: v.name,
-      pulpType: v.pulp_type,
-      description: v.description,
-      versionId: v.version_id,
-      baseVersionId: b ? b.version_id : null,
-      contentCount: await count('present'),
-      addedCount: b ? await count('added') : null,
-      removedCount: b ? await count('removed') : null,
-    });
-  }
+    return {
+      problems,
+      repo: {
+        ...span,
+        name: v.name,
+        pulpType: v.pulp_type,
+        description: v.description,
+        versionId: v.version_id,
+        baseVersionId: b ? b.version_id : null,
+        contentCount,
+        addedCount,
+        removedCount,
+      },
+    };
+  }));
+  const problems = planned.flatMap((x) => x.problems);
+  const repositories = planned.flatMap((x) => (x.repo ? [x.repo] : []));
   const { sql, params } = artifactUnion(repositories);
   let artifactCount = 0;
   let artifactBytes = 0;
-  if (sql) {
+  if (sql && opts.countArtifacts !== false) {
     const [r] = await p.db.query<{ n: string; bytes: string | null }>(
       `SELECT count(*)::text AS n, sum(a.size)::text AS bytes FROM core_artifact a WHERE a.pulp_id IN (${sql})`,
       params,

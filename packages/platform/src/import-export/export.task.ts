@@ -11,8 +11,8 @@ import { EXPORT_TASK, type ExportTaskPayload } from './import-export.dto';
 import {
   ARTIFACT_LIST_MEMBER, EXPORT_FORMAT, EXPORT_FORMAT_VERSION, MANIFEST_MEMBER, type ExportManifest, type ManifestRepository,
 } from './export-manifest';
-import { stageRepositoryMembers, type StagedMember } from './export-members';
-import { JsonLinesFile } from './json-lines-file';
+import { readAhead, stageRepositoryMembers, type StagedMember } from './export-members';
+import { JsonLinesFile, readJsonLines } from './json-lines-file';
 import { artifactUnion, failOnProblems, planExport, planReport, type ExportPlan } from './export-plan';
 import { versionFingerprint } from './fingerprint';
 import { exportHref, exporterHref } from './import-export-hrefs';
@@ -47,6 +47,50 @@ async function resolveBases(p: Platform, exporter: ExporterRow, payload: ExportT
   return bases;
 }
 
+/** Like Promise.all, but waits for every promise to settle; the first failure aborts `stop`. */
+async function allOrFirstError<T extends readonly unknown[]>(stop: AbortController, promises: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  let first: { e: unknown } | null = null;
+  const settled = await Promise.all(promises.map((pr) => pr.catch((e: unknown) => {
+    first ??= { e };
+    stop.abort(e);
+    return undefined;
+  })));
+  if (first) throw (first as { e: unknown }).e;
+  return settled as unknown as T;
+}
+
+/**
+ * Writes the artifact list (`{"sha256","size"}` per line, ordered by sha256: the order of the
+ * blobs) from one cursor over the union of the repositories' artifacts, counting as it goes.
+ */
+async function writeArtifactList(
+  p: Platform,
+  plan: ExportPlan,
+  file: string,
+  signal: AbortSignal,
+): Promise<{ count: number; bytes: number; sha256: string; size: number }> {
+  const union = artifactUnion(plan.repositories);
+  const list = new JsonLinesFile(file);
+  let count = 0;
+  let bytes = 0;
+  try {
+    if (union.sql) {
+      const sql = `SELECT a.sha256, a.size FROM core_artifact a WHERE a.pulp_id IN (${union.sql}) ORDER BY a.sha256`;
+      for await (const rows of readAhead(streamQuery<{ sha256: string; size: string }>(p.dataSource, sql, union.params, 5000))) {
+        if (signal.aborted) throw signal.reason;
+        const out = rows.map((r) => ({ sha256: r.sha256, size: Number(r.size) }));
+        await list.write(out);
+        for (const r of out) bytes += r.size;
+        count += rows.length;
+      }
+    }
+  } catch (e) {
+    list.destroy();
+    throw e;
+  }
+  return { count, bytes, sha256: await list.close(), size: list.size };
+}
+
 /**
  * `core.export`: writes the exporter's repository versions as one tar (or chunks) plus a TOC, or,
  * as a dry run, only answers what it would write. Layout: the manifest, the artifact list, every
@@ -61,7 +105,8 @@ export function exportTask(p: Platform): TaskDefinition<ExportTaskPayload> {
       const [exporter] = await p.db.query<ExporterRow>('SELECT pulp_id, name, path, last_export_id FROM core_pulpexporter WHERE pulp_id = $1', [payload.exporter_id]);
       if (!exporter) throw new TaskError('The exporter no longer exists.');
       const bases = await resolveBases(p, exporter, payload);
-      const plan = await planExport(p, payload.versions, bases);
+      // A real run counts the artifacts while listing them (one pass over the union, not two).
+      const plan = await planExport(p, payload.versions, bases, { countArtifacts: !!payload.dry_run });
       if (payload.dry_run) return { dry_run: true, ...(planReport(p, plan) as object) } as Json;
       failOnProblems(plan);
       const dir = await resolveAllowed(exporter.path, p.config.PITH_ALLOWED_EXPORT_PATHS);
@@ -85,49 +130,58 @@ async function writeExport(p: Platform, ctx: TaskContext, exporter: ExporterRow,
   const writer = new ChunkedFileWriter({ dir, base, chunkSize: payload.chunk_size ?? null });
   let tocPath: string | null = null;
   try {
-    // 1. Stage every repository's JSON-lines members (their digests go into the manifest, which comes first).
+    // 1. Three independent database passes run concurrently (each mostly waits on PostgreSQL):
+    //    staging the JSON-lines members (their digests go into the manifest, which comes first),
+    //    the fingerprints, and the artifact list (the importer reads it before the blobs, to skip
+    //    what it has in batches). Repositories go one after another: each pass holds at most one
+    //    cursor, so the connection pool is never exhausted by a large exporter.
     const contentReport = await ctx.progress({ message: 'Exporting content', code: 'export.repo.version.content', total: null });
-    const repositories: ManifestRepository[] = [];
-    const staged: StagedMember[] = [];
-    for (const [index, repo] of plan.repositories.entries()) {
-      const members = await stageRepositoryMembers(p, repo, index, work, ctx.signal, (n) => contentReport.increment(n));
-      staged.push(...members);
-      const exportable = p.registry.exportableFor(repo.pulpType)!;
-      repositories.push({
-        index,
-        name: repo.name,
-        pulp_type: repo.pulpType,
-        plugin: exportable.plugin.id,
-        description: repo.description,
-        version: repo.number,
-        base_version: repo.baseNumber,
-        base_fingerprint: repo.baseNumber === null ? null : await versionFingerprint(p, repo.repositoryId, repo.baseNumber),
-        fingerprint: await versionFingerprint(p, repo.repositoryId, repo.number),
-        content_count: repo.contentCount,
-        added_count: repo.addedCount,
-        removed_count: repo.removedCount,
-        members: members.map(({ path: _p, ...m }) => m),
-      });
-    }
-    await contentReport.done();
-
-    // 2. The artifact list (the importer reads it before the blobs, to skip what it has in batches).
-    const union = artifactUnion(plan.repositories);
-    const artifactsSql = union.sql
-      ? `SELECT a.sha256, a.size FROM core_artifact a WHERE a.pulp_id IN (${union.sql}) ORDER BY a.sha256`
-      : null;
     const listFile = path.join(work, ARTIFACT_LIST_MEMBER);
-    const list = new JsonLinesFile(listFile);
-    let artifactCount = 0;
-    let artifactBytes = 0;
-    if (artifactsSql) {
-      for await (const rows of streamQuery<{ sha256: string; size: string }>(p.dataSource, artifactsSql, union.params, 2000)) {
-        await list.write(rows.map((r) => ({ sha256: r.sha256, size: Number(r.size) })));
-        for (const r of rows) artifactBytes += Number(r.size);
-        artifactCount += rows.length;
-      }
-    }
-    const listSha256 = await list.close();
+    // The first failure stops the other passes; all are settled before the work folder goes.
+    const stop = new AbortController();
+    const signal = AbortSignal.any([ctx.signal, stop.signal]);
+    const [stagedByRepo, fingerprints, listing] = await allOrFirstError(stop, [
+      (async () => {
+        const out: StagedMember[][] = [];
+        for (const [index, repo] of plan.repositories.entries()) {
+          out.push(await stageRepositoryMembers(p, repo, index, work, signal, (n) => contentReport.increment(n)));
+        }
+        await contentReport.done();
+        return out;
+      })(),
+      (async () => {
+        const out: Array<{ base: string | null; target: string }> = [];
+        for (const repo of plan.repositories) {
+          signal.throwIfAborted();
+          const [base, target] = await Promise.all([
+            repo.baseNumber === null ? null : versionFingerprint(p, repo.repositoryId, repo.baseNumber),
+            versionFingerprint(p, repo.repositoryId, repo.number),
+          ]);
+          out.push({ base, target });
+        }
+        return out;
+      })(),
+      writeArtifactList(p, plan, listFile, signal),
+    ] as const);
+    const staged = stagedByRepo.flat();
+    const repositories: ManifestRepository[] = plan.repositories.map((repo, index) => ({
+      index,
+      name: repo.name,
+      pulp_type: repo.pulpType,
+      plugin: p.registry.exportableFor(repo.pulpType)!.plugin.id,
+      description: repo.description,
+      version: repo.number,
+      base_version: repo.baseNumber,
+      base_fingerprint: fingerprints[index]!.base,
+      fingerprint: fingerprints[index]!.target,
+      content_count: repo.contentCount,
+      added_count: repo.addedCount,
+      removed_count: repo.removedCount,
+      members: stagedByRepo[index]!.map(({ path: _p, ...m }) => m),
+    }));
+    const { count: artifactCount, bytes: artifactBytes, sha256: listSha256, size: listSize } = listing;
+    plan.artifactCount = artifactCount;
+    plan.artifactBytes = artifactBytes;
 
     const installed = p.componentVersions();
     const components: Record<string, string> = { core: installed.core! };
@@ -145,23 +199,26 @@ async function writeExport(p: Platform, ctx: TaskContext, exporter: ExporterRow,
     };
 
     // 3. The tar: manifest, artifact list, blobs (same order as the list), members.
-    const tar = new TarWriter(writer, { signal: ctx.signal });
+    const tar = new TarWriter(writer, { signal: ctx.signal, buffers: writer.buffers });
     await tar.addBuffer(MANIFEST_MEMBER, Buffer.from(JSON.stringify(manifest, null, 1)));
-    await tar.addFile(ARTIFACT_LIST_MEMBER, listFile, list.size);
+    await tar.addFile(ARTIFACT_LIST_MEMBER, listFile, listSize);
     const artifactReport = await ctx.progress({ message: 'Exporting Artifacts', code: 'export.artifacts', total: artifactCount });
-    if (artifactsSql) {
-      const media = p.artifacts;
+    if (artifactCount) {
+      // The blobs in list order, read back from the list just written (in the page cache) rather
+      // than from a second cursor over the union.
+      // Storage paths by concatenation: artifactStorageName() has checked the digest's form.
+      const root = p.artifacts.localPath('artifact').slice(0, -'artifact'.length);
       async function* blobs() {
-        for await (const rows of streamQuery<{ sha256: string; size: string }>(p.dataSource, artifactsSql!, union.params, 2000)) {
+        for await (const rows of readJsonLines<{ sha256: string; size: number }>(listFile)) {
           if (ctx.signal.aborted) throw ctx.signal.reason;
-          for (const r of rows) {
+          yield rows.map((r) => {
             const name = artifactStorageName(r.sha256);
-            yield { name, path: media.localPath(name), size: Number(r.size) };
-          }
+            return { name, path: root + name, size: r.size };
+          });
           artifactReport.increment(rows.length);
         }
       }
-      await tar.addFiles(blobs());
+      await tar.addFileBatches(blobs());
     }
     await artifactReport.done();
     for (const m of staged) await tar.addFile(m.name, m.path, m.size);

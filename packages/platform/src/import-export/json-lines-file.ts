@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 
 /** Writes JSON lines to a file with back-pressure, hashing and counting as it goes. */
 export class JsonLinesFile {
@@ -31,5 +33,31 @@ export class JsonLinesFile {
 
   destroy(): void {
     this.out.destroy();
+  }
+}
+
+/**
+ * Reads back a JSON-lines file written here, in batches of parsed lines (one batch per 1 MiB
+ * read): flat memory whatever the file's size.
+ */
+export async function* readJsonLines<T>(file: string): AsyncGenerator<T[]> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    // The decoder keeps a UTF-8 sequence cut between two reads until it is complete.
+    const decoder = new StringDecoder('utf8');
+    let carry = '';
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const text = carry + decoder.write(buf.subarray(0, bytesRead));
+      const end = text.lastIndexOf('\n');
+      carry = text.slice(end + 1);
+      if (end >= 0) yield text.slice(0, end).split('\n').map((l) => JSON.parse(l) as T);
+    }
+    carry += decoder.end();
+    if (carry) yield [JSON.parse(carry) as T];
+  } finally {
+    await fh.close();
   }
 }

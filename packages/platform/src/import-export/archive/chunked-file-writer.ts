@@ -1,9 +1,10 @@
-import { createHash, type Hash } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import { lstat, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { ArchiveError } from './archive-errors';
+import { SharedBufferPool } from './buffer-pool';
+import { Sha256Thread } from './hash-thread';
 
 /** One finished output file. */
 export interface WrittenFile {
@@ -42,11 +43,15 @@ interface OutFile {
   finalPath: string;
   renamed: boolean;
   size: number;
-  hash: Hash;
+  /** Its stream on the hash thread (= its index) and, once closed, its digest. */
+  id: number;
+  sha256: Promise<string> | null;
   fh: FileHandle | null;
 }
 
 const MiB = 1 << 20;
+/** Pool slots for the tar writer's output buffers: enough to keep reads, writes and hashing all busy. */
+const POOL_SLOTS = 16;
 
 /**
  * Writable sink for an export archive: writes `<base>.tar`, or rotates to a new
@@ -60,6 +65,10 @@ const MiB = 1 << 20;
  * Small writes are gathered (no copy, buffers are kept by reference until written — do not reuse
  * a buffer after writing it) and written with one writev of ≥ `batchBytes`; large writes go out
  * as they come. Back-pressure is the normal Writable one (highWaterMark 4 MiB).
+ *
+ * Hashing runs on a worker thread (Sha256Thread), overlapping the writes and the caller's reads.
+ * Buffers taken from `buffers` (the TarWriter's `buffers` option) are hashed there in place and
+ * return to the pool once written and hashed; any other buffer is copied to the thread.
  */
 export class ChunkedFileWriter extends Writable {
   readonly dir: string;
@@ -73,6 +82,10 @@ export class ChunkedFileWriter extends Writable {
   private busy: Promise<unknown> = Promise.resolve();
   private result: WrittenFile[] | null = null;
   private removal: Promise<void> | null = null;
+  /** Output buffers shared with the hash thread (hand a slot to write() once, then leave it). */
+  readonly buffers: SharedBufferPool;
+  private hasher: Sha256Thread | null = null;
+  private pendingSlots: number[] = [];
 
   constructor(opts: ChunkedFileWriterOptions) {
     super({ highWaterMark: 4 * MiB, decodeStrings: true });
@@ -84,6 +97,7 @@ export class ChunkedFileWriter extends Writable {
     this.base = opts.base;
     this.chunkSize = opts.chunkSize;
     this.batchBytes = opts.batchBytes ?? MiB;
+    this.buffers = new SharedBufferPool(POOL_SLOTS, MiB);
   }
 
   /** Ends the stream (if not ended yet), waits for the final renames and returns the files in order. */
@@ -162,24 +176,32 @@ export class ChunkedFileWriter extends Writable {
 
   private async put(bufs: Buffer[]): Promise<void> {
     for (const whole of bufs) {
-      let b = whole;
-      while (b.length > 0) {
-        if (this.destroyed) return;
-        if (!this.cur) await this.openNext();
-        const cur = this.cur!;
-        const room = this.chunkSize === null ? b.length : this.chunkSize - cur.size;
-        const piece = b.length <= room ? b : b.subarray(0, room);
-        cur.hash.update(piece);
-        cur.size += piece.length;
-        this.pending.push(piece);
-        this.pendingBytes += piece.length;
-        b = b.subarray(piece.length);
-        if (this.chunkSize !== null && cur.size === this.chunkSize) {
-          await this.flush();
-          await this.closeCurrent();
-        } else if (this.pendingBytes >= this.batchBytes) {
-          await this.flush();
+      // A pool slot arrives with one reference (the caller's), dropped once its pieces are queued.
+      const slot = this.buffers.slotOf(whole);
+      try {
+        let b = whole;
+        while (b.length > 0) {
+          if (this.destroyed) return;
+          if (!this.cur) await this.openNext();
+          const cur = this.cur!;
+          const room = this.chunkSize === null ? b.length : this.chunkSize - cur.size;
+          const piece = b.length <= room ? b : b.subarray(0, room);
+          this.hasher!.update(cur.id, piece);
+          cur.size += piece.length;
+          this.pending.push(piece);
+          this.pendingSlots.push(slot);
+          if (slot >= 0) this.buffers.retain(slot);
+          this.pendingBytes += piece.length;
+          b = b.subarray(piece.length);
+          if (this.chunkSize !== null && cur.size === this.chunkSize) {
+            await this.flush();
+            await this.closeCurrent();
+          } else if (this.pendingBytes >= this.batchBytes) {
+            await this.flush();
+          }
         }
+      } finally {
+        if (slot >= 0) this.buffers.release(slot);
       }
     }
   }
@@ -194,9 +216,11 @@ export class ChunkedFileWriter extends Writable {
       finalPath: path.join(this.dir, name),
       renamed: false,
       size: 0,
-      hash: createHash('sha256'),
+      id: this.files.length,
+      sha256: null,
       fh: null,
     };
+    this.hasher ??= new Sha256Thread(this.buffers);
     // O_EXCL: never write through a pre-existing file or symlink planted under the temp name.
     file.fh = await open(file.tmpPath, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o644);
     this.files.push(file);
@@ -208,8 +232,10 @@ export class ChunkedFileWriter extends Writable {
     const fh = this.cur?.fh;
     if (!fh) throw new Error('no open output file');
     let bufs = this.pending;
+    const slots = this.pendingSlots;
     let left = this.pendingBytes;
     this.pending = [];
+    this.pendingSlots = [];
     this.pendingBytes = 0;
     // writev may write less than asked (IOV_MAX, signals, disk full); continue where it stopped.
     while (left > 0) {
@@ -218,6 +244,8 @@ export class ChunkedFileWriter extends Writable {
       left -= bytesWritten;
       if (left > 0) bufs = skipBytes(bufs, bytesWritten);
     }
+    // Only on success: after a failure the pool is closed with the writer.
+    for (const s of slots) if (s >= 0) this.buffers.release(s);
   }
 
   private async closeCurrent(): Promise<void> {
@@ -226,6 +254,8 @@ export class ChunkedFileWriter extends Writable {
     const fh = cur.fh;
     cur.fh = null;
     this.cur = null;
+    cur.sha256 = this.hasher!.digest(cur.id);
+    cur.sha256.catch(() => undefined); // awaited in complete(); a failure is reported there
     await fh.close();
   }
 
@@ -237,17 +267,21 @@ export class ChunkedFileWriter extends Writable {
     for (const f of this.files) {
       if (await exists(f.finalPath)) throw new ArchiveError(`Export file ${f.name} already exists in ${this.dir}.`);
     }
+    const digests = await Promise.all(this.files.map((f) => f.sha256!));
+    await this.hasher?.close();
     for (const f of this.files) {
       await rename(f.tmpPath, f.finalPath);
       f.renamed = true;
     }
-    this.result = this.files.map((f) => ({ name: f.name, path: f.finalPath, size: f.size, sha256: f.hash.digest('hex') }));
+    this.result = this.files.map((f, i) => ({ name: f.name, path: f.finalPath, size: f.size, sha256: digests[i]! }));
   }
 
   private removeAll(): Promise<void> {
     if (!this.removal) {
       this.removal = (async () => {
         await this.busy;
+        this.buffers.close(new ArchiveError('Export output was aborted.'));
+        await this.hasher?.close();
         for (const f of this.files) {
           if (f.fh) await f.fh.close().catch(() => undefined);
           f.fh = null;
@@ -257,6 +291,7 @@ export class ChunkedFileWriter extends Writable {
         }
         this.cur = null;
         this.pending = [];
+        this.pendingSlots = [];
         this.pendingBytes = 0;
       })();
     }
