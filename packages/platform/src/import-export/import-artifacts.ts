@@ -1,19 +1,17 @@
 import { TaskError } from '@pith/plugin-api';
 import { createReadStream } from 'node:fs';
-import { writeFile, unlink } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Platform } from '../platform';
 import { MultiHasher, artifactStorageName } from '../storage/hashing';
 import { ArtifactStoreBatcher } from '../sync/artifact-store-batcher';
+import type { FileRange } from '../sync/receive-pool';
 import { isPlainObject } from './row-validation';
-import { copyBody } from './archive-input';
+import { BlobWriter } from './blob-writer';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** List lines looked up per query (the existing ones are skipped without a write). */
-const LOOKUP_BATCH = 500;
-/** Blobs up to this size are read whole and written with one call. */
-const SMALL_BLOB = 256 * 1024;
+const LOOKUP_BATCH = 1000;
 
 /** One tar entry as the archive reader hands it over. */
 export interface BlobEntry {
@@ -22,6 +20,7 @@ export interface BlobEntry {
   body: Readable;
   skip(): Promise<void>;
   buffer(maxBytes?: number): Promise<Buffer>;
+  ranges(): Promise<FileRange[]>;
 }
 
 export interface ArtifactImportStats {
@@ -30,10 +29,15 @@ export interface ArtifactImportStats {
   bytes: number;
 }
 
+interface Listed {
+  sha256: string;
+  size: number;
+}
+
 /** Reads the staged artifact list (`{"sha256","size"}` lines) in batches, checking every line. */
-async function* listBatches(file: string): AsyncGenerator<Array<{ sha256: string; size: number }>> {
+async function* listBatches(file: string): AsyncGenerator<Listed[]> {
   const lines = createInterface({ input: createReadStream(file, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
-  let batch: Array<{ sha256: string; size: number }> = [];
+  let batch: Listed[] = [];
   let n = 0;
   for await (const line of lines) {
     n++;
@@ -55,77 +59,126 @@ async function* listBatches(file: string): AsyncGenerator<Array<{ sha256: string
   if (batch.length) yield batch;
 }
 
-/** Reads an entry body whole (small blobs) or into a temp file, hashing with every stored digest. */
-async function receive(p: Platform, entry: BlobEntry): Promise<{ path: string; hasher: MultiHasher }> {
-  const hasher = new MultiHasher(p.artifacts.digests);
-  const tmp = p.artifacts.tempPath();
-  if (entry.size <= SMALL_BLOB) {
-    // Usually a view into the archive's read buffer: no copy, no stream per blob.
-    const buf = await entry.buffer(SMALL_BLOB);
-    hasher.update(buf);
-    await writeFile(tmp, buf);
-    return { path: tmp, hasher };
+/**
+ * The list's batches, each with the set of its digests already stored here. The lookup of the
+ * next batch runs while the current one is imported (one query per batch, off the critical path).
+ */
+async function* withStored(p: Platform, file: string): AsyncGenerator<{ batch: Listed[]; have: Set<string> }> {
+  const lookup = (batch: Listed[]) =>
+    p.db
+      .query<{ sha256: string }>('SELECT sha256 FROM core_artifact WHERE sha256 = ANY($1::text[])', [batch.map((b) => b.sha256)])
+      .then((rows) => new Set(rows.map((r) => r.sha256)));
+  const batches = listBatches(file);
+  try {
+    let cur = await batches.next();
+    if (cur.done) return;
+    let have = lookup(cur.value);
+    have.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+    for (;;) {
+      const nextBatch = await batches.next();
+      const nextHave = nextBatch.done ? null : lookup(nextBatch.value);
+      nextHave?.catch(() => undefined);
+      yield { batch: cur.value, have: await have };
+      if (nextBatch.done) return;
+      cur = nextBatch;
+      have = nextHave!;
+    }
+  } finally {
+    await batches.return(undefined); // closes the list file when the import stops early
   }
-  await copyBody(entry, tmp, (c) => hasher.update(c));
-  return { path: tmp, hasher };
 }
+
+/** Checks that the next archive entry is the listed artifact. */
+function checkEntry(entry: BlobEntry | null, want: Listed): BlobEntry {
+  const expectedName = artifactStorageName(want.sha256);
+  if (!entry) throw new TaskError(`The archive ends before artifact ${want.sha256} listed in artifacts.jsonl.`);
+  if (entry.name !== expectedName) throw new TaskError(`Archive member '${entry.name}' found where artifact ${expectedName} was listed.`);
+  if (entry.size !== want.size) throw new TaskError(`Artifact ${want.sha256} is ${entry.size} bytes in the archive but listed as ${want.size}.`);
+  return entry;
+}
+
+const corrupt = (want: Listed, sha256: string | undefined) => `Artifact ${want.sha256} in the archive has sha256 ${sha256}: the archive is corrupt.`;
 
 /**
  * Imports the artifact blobs that follow the artifact list in the archive, in the list's order:
  * each entry must be the next listed digest with the listed size. Blobs already stored here are
- * skipped (drained, not written); new ones are hashed while received, verified against their
- * sha256 and stored in batches. In a dry run every blob is hashed and verified, nothing is written.
+ * skipped (not even read). New ones are handed to the receive pool's worker threads as ranges of
+ * the archive files: the workers read, write and hash them with every stored digest (computed
+ * from the bytes, never taken from the archive) while this thread parses on. Each is verified
+ * against its listed sha256 and only then stored (in batches), once the chunks are verified. In a
+ * dry run every blob is hashed and verified here, and nothing is written.
  */
 export async function importArtifacts(
   p: Platform,
   listFile: string,
   next: () => Promise<BlobEntry | null>,
-  opts: { dryRun: boolean; signal: AbortSignal; onBlob(bytes: number): void; problems: string[] },
+  opts: {
+    dryRun: boolean; signal: AbortSignal; onBlob(bytes: number): void; problems: string[];
+    /** Resolves once the archive's chunks are verified: no blob is stored before (rejects: none is). */
+    ready: Promise<void>;
+  },
 ): Promise<ArtifactImportStats> {
-  const batcher = new ArtifactStoreBatcher(p.artifacts);
+  if (opts.dryRun) return verifyArtifacts(p, listFile, next, opts);
   const stats: ArtifactImportStats = { stored: 0, skipped: 0, bytes: 0 };
-  const storing: Array<Promise<unknown>> = [];
-  let failed: unknown = null;
+  const pool = p.sync.receivePool();
+  const batcher = new ArtifactStoreBatcher(p.artifacts, (moves) => pool.move(moves));
+  const writer = new BlobWriter(pool, p.artifacts);
+  try {
+    for await (const { batch, have } of withStored(p, listFile)) {
+      for (const want of batch) {
+        if (opts.signal.aborted) throw opts.signal.reason;
+        writer.throwIfFailed();
+        const entry = checkEntry(await next(), want);
+        stats.bytes += entry.size;
+        if (have.has(want.sha256)) {
+          await entry.skip();
+          stats.skipped++;
+          opts.onBlob(entry.size);
+          continue;
+        }
+        await writer.write(entry, want.sha256, async (got) => {
+          // Verified before anything may reference it: only a matching file reaches storage.
+          if (got.digests.sha256 !== want.sha256 || got.size !== want.size) throw new TaskError(corrupt(want, got.digests.sha256));
+          opts.onBlob(got.size);
+          await opts.ready;
+          await batcher.store(got);
+          stats.stored++;
+        });
+      }
+    }
+    await writer.finished();
+    return stats;
+  } catch (e) {
+    // Blobs still in the workers are written, then deleted (or stored, once verified): nothing
+    // of this import is left in the temp folder when the task fails.
+    await writer.settled();
+    throw e;
+  }
+}
+
+/** Dry run: reads and hashes every blob on this thread, reporting mismatches; writes nothing. */
+async function verifyArtifacts(
+  p: Platform,
+  listFile: string,
+  next: () => Promise<BlobEntry | null>,
+  opts: { signal: AbortSignal; onBlob(bytes: number): void; problems: string[] },
+): Promise<ArtifactImportStats> {
+  const stats: ArtifactImportStats = { stored: 0, skipped: 0, bytes: 0 };
   for await (const batch of listBatches(listFile)) {
-    const found = await p.db.query<{ sha256: string }>('SELECT sha256 FROM core_artifact WHERE sha256 = ANY($1::text[])', [batch.map((b) => b.sha256)]);
-    const have = new Set(found.map((f) => f.sha256));
     for (const want of batch) {
       if (opts.signal.aborted) throw opts.signal.reason;
-      if (failed) throw failed;
-      const entry = await next();
-      const expectedName = artifactStorageName(want.sha256);
-      if (!entry) throw new TaskError(`The archive ends before artifact ${want.sha256} listed in artifacts.jsonl.`);
-      if (entry.name !== expectedName) throw new TaskError(`Archive member '${entry.name}' found where artifact ${expectedName} was listed.`);
-      if (entry.size !== want.size) throw new TaskError(`Artifact ${want.sha256} is ${entry.size} bytes in the archive but listed as ${want.size}.`);
+      const entry = checkEntry(await next(), want);
       stats.bytes += entry.size;
-      if (have.has(want.sha256) && !opts.dryRun) {
-        await entry.skip();
-        stats.skipped++;
-        opts.onBlob(entry.size);
-        continue;
-      }
-      const got = await receive(p, entry).catch((e) => {
+      const hasher = new MultiHasher(p.artifacts.digests);
+      try {
+        for await (const c of entry.body) hasher.update(c as Buffer);
+      } catch (e) {
         throw e instanceof TaskError ? e : new TaskError(`Reading artifact ${want.sha256} from the archive failed: ${(e as Error).message}`);
-      });
-      const digests = got.hasher.digest();
-      if (digests.sha256 !== want.sha256 || got.hasher.size !== want.size) {
-        await unlink(got.path).catch(() => undefined);
-        const msg = `Artifact ${want.sha256} in the archive has sha256 ${digests.sha256}: the archive is corrupt.`;
-        if (!opts.dryRun) throw new TaskError(msg);
-        opts.problems.push(msg);
-        continue;
       }
-      opts.onBlob(entry.size);
-      if (opts.dryRun) {
-        await unlink(got.path).catch(() => undefined);
-        continue;
-      }
-      const s = batcher.store({ path: got.path, size: got.hasher.size, digests }).then(() => void stats.stored++);
-      s.catch((e) => (failed ??= e));
-      storing.push(s);
-      if (storing.length >= 1000) await Promise.all(storing.splice(0));
+      const sha256 = hasher.digest().sha256;
+      if (sha256 !== want.sha256 || hasher.size !== want.size) opts.problems.push(corrupt(want, sha256));
+      else opts.onBlob(entry.size);
     }
   }
-  await Promise.all(storing);
   return stats;
 }

@@ -42,6 +42,16 @@ export async function latestVersionNumber(p: Platform, repositoryId: string): Pr
   return r?.n ?? 0;
 }
 
+/** True when the repository's latest complete version holds no content. */
+async function isEmptyLatest(p: Platform, repositoryId: string): Promise<boolean> {
+  const latest = await latestVersionNumber(p, repositoryId);
+  const [r] = await p.db.query<{ any: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM core_repositorycontent rc WHERE rc.repository_id = $1 AND ${IN_VERSION('rc', '$2::int')}) AS any`,
+    [repositoryId, latest],
+  );
+  return !r!.any;
+}
+
 /** Streams a staged member's rows in batches; a line that is not a JSON object names the member and line. */
 async function* memberRows(file: string, member: ManifestMember): AsyncGenerator<Row[]> {
   const lines = createInterface({ input: createReadStream(file, { highWaterMark: 1 << 20 }), crlfDelay: Infinity });
@@ -98,6 +108,9 @@ async function importMembers(
   const out: Outcome = { added: 0, removed: 0 };
   const report = await ctx.progress({ message: 'Importing content', code: 'import.repo.version.content', total: pl.source.content_count });
   const full = pl.source.base_version === null;
+  // Set semantics only matter when the version starts with content: into an empty repository
+  // (the usual first import) nothing can be unseen, so no unit needs marking.
+  const markSeen = full && !(await isEmptyLatest(p, repositoryId));
   for (const [k, m] of pl.source.members.entries()) {
     const resource = resources.get(m.resource)!;
     if (resource.kind === 'repository' && !created) continue; // an existing repository keeps its settings
@@ -115,11 +128,11 @@ async function importMembers(
       }
       if (found.length !== ids.length) throw new TaskError(`${m.resource} could not save every unit of ${m.name}.`);
       out.added += await b.add(found);
-      if (full) await b.markSeen(found);
+      if (markSeen) await b.markSeen(found);
       report.increment(found.length);
     }
   }
-  if (full) out.removed += await b.removeUnseen();
+  if (markSeen) out.removed += await b.removeUnseen();
   const fp = await versionFingerprint(p, repositoryId, b.number);
   if (fp !== pl.source.fingerprint) {
     throw new TaskError(`After import, repository '${pl.destination_name}' does not hold the content of upstream version ${pl.source.version}; nothing was changed.`);

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Platform } from '../platform';
 import { repositoryHref } from '../resources/resource-hrefs';
 import { ARTIFACT_LIST_MEMBER, MANIFEST_MEMBER, type ExportManifest, type ManifestRepository } from './export-manifest';
-import { ArchiveReader, MAX_MANIFEST_BYTES, readWhole, repositoryWorkDir, resolveArchiveInput, stageEntry } from './archive-input';
+import { ArchiveReader, MAX_MANIFEST_BYTES, readWhole, repositoryWorkDir, resolveArchiveInput, rootCause, stageEntry } from './archive-input';
 import { importArtifacts } from './import-artifacts';
 import { IMPORT_REPOSITORY_TASK, IMPORT_TASK, type ImportTaskPayload } from './import-export.dto';
 import { compatibilityProblems, parseManifest } from './manifest-check';
@@ -99,10 +99,13 @@ async function runImport(p: Platform, ctx: TaskContext, payload: ImportTaskPaylo
   const dryRun = payload.dry_run;
 
   const chunkReport = await ctx.progress({ message: 'Validating chunks', code: 'validate.chunks', total: null });
+  // A real import verifies the chunks while it reads them once: it stores nothing before they
+  // match (see importArtifacts' `ready`). A dry run verifies first, to list every problem.
   const input = await resolveArchiveInput(p.config.PITH_ALLOWED_IMPORT_PATHS, payload, {
-    signal: ctx.signal, onChunk: (n) => chunkReport.increment(n), problems: dryRun ? problems : undefined,
+    signal: ctx.signal, onChunk: (n) => chunkReport.increment(n), problems: dryRun ? problems : undefined, deferVerification: !dryRun,
   });
-  await chunkReport.done();
+  const chunksDone = input.verified.then(() => chunkReport.done());
+  chunksDone.catch(() => undefined);
   if (problems.length) return finishDryRun(p, payload, { problems, repositories: [] });
 
   const work = path.join(p.artifacts.mediaRoot, 'tmp', `import-${payload.import_id}`);
@@ -131,7 +134,7 @@ async function runImport(p: Platform, ctx: TaskContext, payload: ImportTaskPaylo
     }
     const artifactReport = await ctx.progress({ message: 'Importing Artifacts', code: 'import.artifacts', total: manifest.artifacts.count });
     const stats = await importArtifacts(p, listFile, () => archive.next(), {
-      dryRun, signal: ctx.signal, onBlob: () => artifactReport.increment(), problems,
+      dryRun, signal: ctx.signal, onBlob: () => artifactReport.increment(), problems, ready: input.verified,
     });
     await artifactReport.done();
 
@@ -152,6 +155,7 @@ async function runImport(p: Platform, ctx: TaskContext, payload: ImportTaskPaylo
     }
     const extra = await archive.next();
     if (extra) throw new TaskError(`Unexpected archive member '${extra.name}' after the last listed member.`);
+    await chunksDone;
 
     // Every row is checked against the ModelResources before any repository task may write.
     for (const d of destinations.filter((x) => !x.problem)) {
@@ -194,8 +198,10 @@ async function runImport(p: Platform, ctx: TaskContext, payload: ImportTaskPaylo
     handedOver = destinations.some((x) => !x.problem);
     await groupReport.done();
     return { dry_run: dryRun, problems, repositories: destinations.length, artifacts: { ...stats } } as unknown as Json;
+  } catch (e) {
+    throw await rootCause(input, e, ctx.signal);
   } finally {
-    reader?.close();
+    await reader?.close();
     // The children own the staged members from here on; otherwise nothing may stay behind.
     if (!handedOver) await rm(work, { recursive: true, force: true }).catch(() => undefined);
     else await rm(path.join(work, ARTIFACT_LIST_MEMBER), { force: true }).catch(() => undefined);

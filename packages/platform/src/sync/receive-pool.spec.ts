@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ReceivePool, ReceiveWorkerError } from './receive-pool';
@@ -63,5 +63,28 @@ describe('ReceivePool', () => {
     const streamed = pool.session(path.join(dir, 'no-such-dir', 'y'), ALGS);
     streamed.write([randomBytes(10)], 10);
     await expect(streamed.finish([], 0)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('copies ranges of open files into files, hashing them; a failed copy leaves no file', async () => {
+    const src = randomBytes(3 << 20);
+    writeFileSync(path.join(dir, 'src'), src);
+    const fd = openSync(path.join(dir, 'src'), 'r');
+    try {
+      const [a, b] = pool.copy([
+        { path: path.join(dir, 'copy-a'), ranges: [{ fd, position: 10, length: 100 }] },
+        // Several ranges make one file (a body spread over two chunks), larger than a read.
+        { path: path.join(dir, 'copy-b'), ranges: [{ fd, position: 0, length: 5 }, { fd, position: 1000, length: 2 << 20 }] },
+      ], ALGS);
+      const wantB = Buffer.concat([src.subarray(0, 5), src.subarray(1000, 1000 + (2 << 20))]);
+      expect(await a).toEqual({ size: 100, digests: { sha256: digest('sha256', src.subarray(10, 110)), sha512: digest('sha512', src.subarray(10, 110)) } });
+      expect(await b).toEqual({ size: wantB.length, digests: { sha256: digest('sha256', wantB), sha512: digest('sha512', wantB) } });
+      expect(readFileSync(path.join(dir, 'copy-b')).equals(wantB)).toBe(true);
+
+      const [past] = pool.copy([{ path: path.join(dir, 'copy-past'), ranges: [{ fd, position: src.length - 5, length: 10 }] }], ALGS);
+      await expect(past).rejects.toThrow('the source file ended early');
+      expect(existsSync(path.join(dir, 'copy-past'))).toBe(false);
+    } finally {
+      closeSync(fd);
+    }
   });
 });

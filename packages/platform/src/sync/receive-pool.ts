@@ -11,6 +11,13 @@ const GROUP_FILES = 128;
 /** …or after this long (the connection is already serving the next file meanwhile). */
 const GROUP_WAIT_MS = 10;
 
+/** A byte range of a file open in this process (read by a worker with positional reads). */
+export interface FileRange {
+  fd: number;
+  position: number;
+  length: number;
+}
+
 /** What a worker reports for a finished file. */
 export interface ReceivedFile {
   size: number;
@@ -60,7 +67,42 @@ function moveOne(from, to) {
     fs.renameSync(from, to);
   }
 }
+let copyBuf = null;
+function copyOne(j, a) {
+  // Byte ranges of files this process has open (an archive being imported), read here.
+  copyBuf ??= Buffer.allocUnsafe(1 << 20);
+  const hs = a.map((x) => createHash(x));
+  let fd = null;
+  let size = 0;
+  try {
+    fd = fs.openSync(j.p, 'w');
+    for (const [src, pos, len] of j.s) {
+      let done = 0;
+      while (done < len) {
+        const n = fs.readSync(src, copyBuf, 0, Math.min(copyBuf.length, len - done), pos + done);
+        if (n === 0) throw new Error('the source file ended early');
+        const v = copyBuf.subarray(0, n);
+        writeAll(fd, v);
+        for (const h of hs) h.update(v);
+        done += n;
+      }
+      size += len;
+    }
+    fs.closeSync(fd);
+    fd = null;
+    return { id: j.id, size, d: digests(a, hs) };
+  } catch (e) {
+    if (fd !== null) { try { fs.closeSync(fd); } catch {} }
+    try { fs.unlinkSync(j.p); } catch {}
+    return errorOf(j.id, e);
+  }
+}
 parentPort.on('message', (m) => {
+  if (m.t === 'c') {
+    // Files copied from ranges of open files (no bytes travel in the message).
+    parentPort.postMessage({ t: 'G', r: m.j.map((j) => copyOne(j, m.a)) });
+    return;
+  }
   if (m.t === 'm') {
     // Renames into artifact storage, requested (in bulk) by the storing transaction.
     const r = m.m.map(([from, to]) => {
@@ -218,6 +260,16 @@ class PoolWorker {
 
   post(msg: object, transfer?: ArrayBuffer[]): void {
     if (!this.dead) this.worker.postMessage(msg, transfer);
+  }
+
+  /** Sends copy jobs (ranges of open files into temp files) in one message. */
+  postCopies(jobs: Array<{ id: number; path: string; segments: FileRange[]; state: Pending }>, algorithms: readonly DigestName[]): void {
+    for (const j of jobs) this.pending.set(j.id, j.state);
+    if (this.dead) {
+      for (const j of jobs) this.settle(j.id, this.dead);
+      return;
+    }
+    this.post({ t: 'c', a: algorithms, j: jobs.map((j) => ({ id: j.id, p: j.path, s: j.segments.map((r) => [r.fd, r.position, r.length]) })) });
   }
 
   /** Sends whole small files in one message (one copy into one transferred buffer). */
@@ -380,6 +432,21 @@ export class ReceivePool {
       w.moves.set(id, { resolve, reject });
       w.post({ t: 'm', id, m: moves.map((m) => [m.from, m.to]) });
     });
+  }
+
+  /**
+   * Writes files whose bytes lie in files this process has open (`ranges`, in order), hashing
+   * them, in one message to the next worker (round robin): nothing is copied through this thread.
+   * The fds must stay open until every promise has settled. A failed file is deleted by the worker.
+   */
+  copy(files: Array<{ path: string; ranges: FileRange[] }>, algorithms: readonly DigestName[]): Array<Promise<ReceivedFile>> {
+    const jobs = files.map((f) => {
+      const state: Pending = { backlog: 0, onDrain: [] };
+      const done = new Promise<ReceivedFile>((resolve, reject) => (state.done = { resolve, reject }));
+      return { id: this.nextId++, path: f.path, segments: f.ranges, state, done };
+    });
+    this.worker().postCopies(jobs, algorithms);
+    return jobs.map((j) => j.done);
   }
 
   /** Queues a whole small file; its group goes to one worker when full or after GROUP_WAIT_MS. */

@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { ArchiveError } from './archive-errors';
 import { ChunkedFileWriter } from './chunked-file-writer';
-import { openChunks } from './chunked-reader';
+import { ChunkFiles, openChunks } from './chunked-reader';
 import { readTar, type TarReadLimits } from './tar-reader';
 import { BLOCK, headerChecksum, OFF, paxRecord, writeOctal } from './tar-header';
 import { TarWriter } from './tar-writer';
@@ -428,5 +428,71 @@ describe('readTar', () => {
     writeFileSync(path.join(dir, 'cat.tar'), cat);
     const names = execFileSync('tar', ['-tf', path.join(dir, 'cat.tar')], { maxBuffer: 1 << 24 }).toString().trimEnd().split('\n');
     expect(names).toEqual(got.map((e) => e.name));
+  });
+});
+
+describe('readTar from a random-access archive (ChunkFiles)', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'tar-random-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Writes `archive` as chunks of `size` bytes; returns their paths. */
+  function chunks(archive: Buffer, size: number): string[] {
+    const out = [];
+    for (let i = 0; i * size < archive.length; i++) {
+      const f = path.join(dir, `c${i}`);
+      writeFileSync(f, archive.subarray(i * size, (i + 1) * size));
+      out.push(f);
+    }
+    return out;
+  }
+  const readRanges = (ranges: Array<{ fd: number; position: number; length: number }>): Buffer =>
+    Buffer.concat(ranges.map((r) => {
+      const b = Buffer.alloc(r.length);
+      expect(readSync(r.fd, b, 0, r.length, r.position)).toBe(r.length);
+      return b;
+    }));
+
+  it('hands bodies over as ranges of the chunk files, skips others unread, streams the rest', async () => {
+    const bodies = Array.from({ length: 40 }, (_, i) => randomBytes((i * 7919) % 300_000));
+    const archive = Buffer.concat([...bodies.map((b, i) => member(`m${i}`, b)), END]);
+    const files = new ChunkFiles(chunks(archive, 100_000));
+    try {
+      let i = 0;
+      for await (const e of readTar(files, LIMITS)) {
+        const want = sha(bodies[i]!);
+        if (i % 3 === 0) expect(sha(readRanges(await e.ranges()))).toBe(want);
+        else if (i % 3 === 1) await e.skip();
+        else {
+          const h = createHash('sha256');
+          for await (const c of e.body) h.update(c as Buffer);
+          expect(h.digest('hex')).toBe(want);
+        }
+        i++;
+      }
+      expect(i).toBe(40);
+    } finally {
+      await files.close();
+    }
+  });
+
+  it('refuses a body the archive cuts short, and an archive cut after a skipped body', async () => {
+    const archive = Buffer.concat([member('a', randomBytes(5000)), member('b', randomBytes(5000)), END]);
+    const cut = archive.subarray(0, 512 + 5120 + 512 + 3000);
+    for (const how of ['ranges', 'skip'] as const) {
+      const files = new ChunkFiles(chunks(cut, 4096));
+      try {
+        const err = await (async () => {
+          for await (const e of readTar(files, LIMITS)) {
+            if (how === 'ranges') await e.ranges();
+            else await e.skip();
+          }
+        })().catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(ArchiveError);
+        expect((err as Error).message).toMatch(how === 'ranges' ? /truncated: member "b" should have 5000 bytes but the archive ends after 3000/ : /truncated/);
+      } finally {
+        await files.close();
+      }
+    }
   });
 });

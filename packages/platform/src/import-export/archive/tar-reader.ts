@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { ArchiveError } from './archive-errors';
+import type { ChunkRange } from './chunked-reader';
 import { normalizeMemberName, quoteMemberName } from './member-name';
 import { BLOCK, OFF, headerChecksum, headerChecksumSigned, isZeroBlock, padding, parseNumeric } from './tar-header';
 
@@ -16,6 +17,14 @@ export interface TarReadLimits {
   maxPaxBytes?: number;
 }
 
+/** A random-access archive (ChunkFiles): bodies can be skipped unread and located in its files. */
+export interface RandomAccessArchive {
+  /** Up to `max` bytes at `offset` in a fresh buffer; empty at the end. */
+  read(offset: number, max: number): Promise<Buffer>;
+  /** Where [offset, offset + length) lies; covers less when the archive ends first. */
+  locate(offset: number, length: number): Promise<ChunkRange[]>;
+}
+
 /** One regular-file member. Its body must be consumed, or skipped, before the next one is pulled. */
 export interface TarEntry {
   /** Normalised relative name (`./a//b` → `a/b`), already checked against traversal. */
@@ -27,6 +36,11 @@ export interface TarEntry {
   skip(): Promise<void>;
   /** The whole body as one Buffer (for small members; refuses more than `maxBytes`). */
   buffer(maxBytes?: number): Promise<Buffer>;
+  /**
+   * Where the body lies in the archive's files, for a reader of its own (random-access archives
+   * only); the body counts as read. A truncated body is an ArchiveError.
+   */
+  ranges(): Promise<ChunkRange[]>;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -44,17 +58,49 @@ const TYPE_NAMES: Record<string, string> = {
   N: 'an old GNU long name',
 };
 
-/** Pulls the archive's bytes, chunk by chunk, from the source stream. */
+/** Read size on a random-access archive: headers and small members, bodies are mostly skipped. */
+const RANDOM_READ = 1 << 20;
+/** …and right after a skipped body, when usually just the next header is wanted. */
+const RANDOM_READ_AFTER_SKIP = 8 << 10;
+
+/** Pulls the archive's bytes, chunk by chunk, from the source stream (or random-access archive). */
 class ByteSource {
   buf: Buffer = EMPTY;
   pos = 0;
   /** Archive offset of buf[0]. */
   private base = 0;
-  private readonly it: AsyncIterator<unknown>;
+  private readonly it: AsyncIterator<unknown> | null;
+  private readonly ra: RandomAccessArchive | null;
+  /** Random access: offset of the next read, and whether a body was just skipped. */
+  private next = 0;
+  private skipped = false;
   private eof = false;
 
-  constructor(src: Readable) {
-    this.it = src[Symbol.asyncIterator]();
+  constructor(src: Readable | RandomAccessArchive) {
+    if (src instanceof Readable) {
+      this.it = src[Symbol.asyncIterator]();
+      this.ra = null;
+    } else {
+      this.it = null;
+      this.ra = src;
+    }
+  }
+
+  get randomAccess(): RandomAccessArchive | null {
+    return this.ra;
+  }
+
+  /** Moves past `n` bytes, reading none that are not loaded yet (random access only). */
+  seekPast(n: number): void {
+    if (n <= this.avail) {
+      this.pos += n;
+      return;
+    }
+    this.next = this.offset + n;
+    this.base = this.next;
+    this.buf = EMPTY;
+    this.pos = 0;
+    this.skipped = true;
   }
 
   get avail(): number {
@@ -69,7 +115,20 @@ class ByteSource {
   async fill(): Promise<boolean> {
     while (this.avail === 0) {
       if (this.eof) return false;
-      const r = await this.it.next();
+      if (this.ra) {
+        const v = await this.ra.read(this.next, this.skipped ? RANDOM_READ_AFTER_SKIP : RANDOM_READ);
+        this.skipped = false;
+        if (!v.length) {
+          this.eof = true;
+          return false;
+        }
+        this.base = this.next;
+        this.next += v.length;
+        this.buf = v;
+        this.pos = 0;
+        continue;
+      }
+      const r = await this.it!.next();
       if (r.done) {
         this.eof = true;
         return false;
@@ -91,15 +150,16 @@ class ByteSource {
     return v;
   }
 
+  /** Closes a source stream; a random-access archive belongs to the caller (it may still be read). */
   async close(): Promise<void> {
-    await this.it.return?.();
+    await this.it?.return?.();
   }
 }
 
 class Entry implements TarEntry {
   remaining: number;
   private stream: Readable | null = null;
-  private mode: 'stream' | 'buffer' | 'skip' | null = null;
+  private mode: 'stream' | 'buffer' | 'skip' | 'ranges' | null = null;
   private pumping: Promise<void> | null = null;
   private pumpActive = false;
   private draining: Promise<void> | null = null;
@@ -176,6 +236,12 @@ class Entry implements TarEntry {
   private async drain(): Promise<void> {
     if (this.pumping) await this.pumping;
     if (this.remaining === 0) return; // fully handed over (maybe still buffered in the body: leave it)
+    if (this.src.randomAccess && this.mode === 'skip') {
+      // Not read at all: an archive cut short shows at the next header read.
+      this.src.seekPast(this.remaining);
+      this.remaining = 0;
+      return;
+    }
     while (this.remaining > 0) {
       if (this.src.avail === 0 && !(await this.src.fill())) throw this.onFailure(this.truncated());
       this.remaining -= this.src.take(this.remaining).length;
@@ -190,6 +256,22 @@ class Entry implements TarEntry {
    */
   abandon(): void {
     if (this.remaining > 0 && this.stream && !this.stream.destroyed) this.stream.destroy();
+  }
+
+  async ranges(): Promise<ChunkRange[]> {
+    const ra = this.src.randomAccess;
+    if (!ra) throw new Error(`tar member ${this.name}: ranges() needs a random-access archive`);
+    if (this.mode !== null) throw new Error(`tar member ${this.name}: body already read or skipped`);
+    this.mode = 'ranges';
+    const out = await ra.locate(this.src.offset, this.size);
+    const got = out.reduce((n, r) => n + r.length, 0);
+    if (got < this.size) {
+      this.remaining = this.size - got;
+      throw this.onFailure(this.truncated());
+    }
+    this.src.seekPast(this.size);
+    this.remaining = 0;
+    return out;
   }
 
   async buffer(maxBytes = 64 << 20): Promise<Buffer> {
@@ -232,8 +314,11 @@ class Entry implements TarEntry {
  * is taken as cut short (e.g. a lost last chunk of a plain `path` import), not as complete. One
  * zero block followed by the end of the stream is accepted (GNU tar does the same); anything but
  * a zero block after it is rejected. Nothing after the marker is read.
+ *
+ * From a random-access archive (ChunkFiles) the same checks apply, but skipped bodies and bodies
+ * taken as `ranges()` are never read here: only headers and consumed bodies are.
  */
-export async function* readTar(src: Readable, limits: TarReadLimits): AsyncGenerator<TarEntry, void, undefined> {
+export async function* readTar(src: Readable | RandomAccessArchive, limits: TarReadLimits): AsyncGenerator<TarEntry, void, undefined> {
   const maxNameBytes = limits.maxNameBytes ?? 4096;
   const maxPaxBytes = limits.maxPaxBytes ?? 1 << 20;
   const s = new ByteSource(src);
@@ -264,10 +349,10 @@ export async function* readTar(src: Readable, limits: TarReadLimits): AsyncGener
     return scratch;
   };
 
-  const skipBytes = async (n: number, what: string): Promise<void> => {
+  const skipBytes = async (n: number, what: string | (() => string)): Promise<void> => {
     let left = n;
     while (left > 0) {
-      if (s.avail === 0 && !(await s.fill())) throw new ArchiveError(`The archive is truncated inside ${what}.`);
+      if (s.avail === 0 && !(await s.fill())) throw new ArchiveError(`The archive is truncated inside ${typeof what === 'string' ? what : what()}.`);
       left -= s.take(left).length;
     }
   };
@@ -312,18 +397,19 @@ export async function* readTar(src: Readable, limits: TarReadLimits): AsyncGener
       }
       if (zeroSeen) throw new ArchiveError(`The archive has data after its end-of-archive block (offset ${at - BLOCK}).`);
 
-      const shownField = quoteMemberName(fieldString(h, OFF.name, 100).replace(/[^\x20-\x7e]/g, '?'));
+      // Names for messages are built only when one is needed (every header pays otherwise).
+      const shownField = () => quoteMemberName(fieldString(h, OFF.name, 100).replace(/[^\x20-\x7e]/g, '?'));
       const stored = parseNumeric(h, OFF.chksum, 8);
       if (stored === null || (stored !== headerChecksum(h) && stored !== headerChecksumSigned(h))) {
-        throw new ArchiveError(`Bad header checksum at offset ${at} (member ${shownField}): the archive is corrupt or not a tar file.`);
+        throw new ArchiveError(`Bad header checksum at offset ${at} (member ${shownField()}): the archive is corrupt or not a tar file.`);
       }
       const magic = h.toString('latin1', OFF.magic, OFF.magic + 8);
       const posix = magic === 'ustar\u000000';
       if (!posix && magic !== 'ustar  \u0000') {
-        throw new ArchiveError(`Unsupported tar header at offset ${at} (member ${shownField}): not a POSIX/GNU ustar header.`);
+        throw new ArchiveError(`Unsupported tar header at offset ${at} (member ${shownField()}): not a POSIX/GNU ustar header.`);
       }
       const rawSize = parseNumeric(h, OFF.size, 12);
-      if (rawSize === null) throw new ArchiveError(`Bad size field in the header of member ${shownField} (offset ${at}).`);
+      if (rawSize === null) throw new ArchiveError(`Bad size field in the header of member ${shownField()} (offset ${at}).`);
       const type = String.fromCharCode(h[OFF.typeflag]!);
 
       if (type === 'x' || type === 'g') {
@@ -369,22 +455,22 @@ export async function* readTar(src: Readable, limits: TarReadLimits): AsyncGener
       }
       const size = paxSize ?? rawSize;
       paxPath = paxSize = longName = undefined;
-      const q = quoteMemberName(rawName);
+      const q = () => quoteMemberName(rawName);
 
       const isFile = type === '0' || type === '\0' || type === '7';
       if (!isFile && type !== '5') {
         const what = TYPE_NAMES[type] ?? `of unsupported type ${JSON.stringify(type)}`;
-        throw new ArchiveError(`Archive member ${q} is ${what}; only regular files are allowed.`);
+        throw new ArchiveError(`Archive member ${q()} is ${what}; only regular files are allowed.`);
       }
       const name = normalizeMemberName(rawName);
       if (++members > limits.maxEntries) throw new ArchiveError(`The archive has more than ${limits.maxEntries} members.`);
       if (type === '5') {
-        if (size !== 0) throw new ArchiveError(`Directory member ${q} has data.`);
+        if (size !== 0) throw new ArchiveError(`Directory member ${q()} has data.`);
         continue;
       }
-      if (name === '') throw new ArchiveError(`Archive member ${q} is a file without a name.`);
+      if (name === '') throw new ArchiveError(`Archive member ${q()} is a file without a name.`);
       if (size > limits.maxEntryBytes) {
-        throw new ArchiveError(`Archive member ${q} is too large (${size} bytes; the limit is ${limits.maxEntryBytes}).`);
+        throw new ArchiveError(`Archive member ${q()} is too large (${size} bytes; the limit is ${limits.maxEntryBytes}).`);
       }
       total += size;
       if (total > limits.maxTotalBytes) throw new ArchiveError(`The archive's members add up to more than ${limits.maxTotalBytes} bytes.`);
@@ -396,7 +482,7 @@ export async function* readTar(src: Readable, limits: TarReadLimits): AsyncGener
       await current.skip();
       if (failure) throw failure;
       current = null;
-      await skipBytes(padding(size), `member ${q}`);
+      await skipBytes(padding(size), () => `member ${q()}`);
     }
   } catch (e) {
     throw fail(e as Error);
