@@ -1,5 +1,7 @@
 import { TaskError } from '@pith/plugin-api';
+import { randomUUID } from 'node:crypto';
 import { unlink } from 'node:fs/promises';
+import * as path from 'node:path';
 import type { ArtifactStorageService, HashedFile } from '../storage/artifact-storage.service';
 import type { FileRange, ReceivedFile, ReceivePool } from '../sync/receive-pool';
 import type { BlobEntry } from './import-artifacts';
@@ -44,8 +46,17 @@ export class BlobWriter {
   private batch: Job[] = [];
   private batchBytes = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Batches handed over so far (picks the temp folder of the one being gathered). */
+  private batches = 0;
 
-  constructor(private readonly pool: ReceivePool, private readonly artifacts: ArtifactStorageService) {}
+  /**
+   * `tempDirs`: existing folders (on the storage's filesystem) the temp files go to, consecutive
+   * batches in turn; by default the storage's temp folder. Creating a file locks its folder: the
+   * pool's workers writing small blobs into one folder at once wait on each other (about half of
+   * all their time at 4 KiB), and batches go to the workers in turn, so one folder per worker
+   * lets them create files side by side.
+   */
+  constructor(private readonly pool: ReceivePool, private readonly artifacts: ArtifactStorageService, private readonly tempDirs: string[] = []) {}
 
   throwIfFailed(): void {
     if (this.failure) throw this.failure;
@@ -71,7 +82,7 @@ export class BlobWriter {
     const idle = this.filesInFlight === 0;
     this.inFlight += entry.size;
     this.filesInFlight++;
-    this.batch.push({ path: this.artifacts.tempPath(), ranges, size: entry.size, label, then });
+    this.batch.push({ path: this.tempPath(), ranges, size: entry.size, label, then });
     this.batchBytes += entry.size;
     // Full batches go at once, and so does anything while the workers have nothing to do; else
     // small blobs gather (fewer, larger messages) until full or the next timer tick.
@@ -79,11 +90,17 @@ export class BlobWriter {
     else this.timer ??= setTimeout(() => this.flush(), 1);
   }
 
+  private tempPath(): string {
+    const dirs = this.tempDirs;
+    return dirs.length ? path.join(dirs[this.batches % dirs.length]!, randomUUID()) : this.artifacts.tempPath();
+  }
+
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const jobs = this.batch;
     if (!jobs.length) return;
+    this.batches++;
     this.batch = [];
     this.batchBytes = 0;
     const done = this.pool.copy(jobs.map((j) => ({ path: j.path, ranges: j.ranges })), this.artifacts.digests);

@@ -146,7 +146,9 @@ export async function importContentRows(p: Platform, pulpType: string, rows: Row
       return { relativePath: a.relative_path, artifactId: id ?? null };
     }),
   }));
-  return p.content.saveBatch(units);
+  // The rows only count once the import's version completes, which commits synchronously after
+  // them (db/bulk-sql.ts relaxCommit): these commits need not wait for their own WAL flush.
+  return p.content.saveBatch(units, { relaxedCommit: true });
 }
 
 /** Natural-key columns of a content type (for fingerprints). */

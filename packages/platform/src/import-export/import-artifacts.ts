@@ -1,5 +1,8 @@
 import { TaskError } from '@pith/plugin-api';
 import { createReadStream } from 'node:fs';
+import { mkdir, rmdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import type { Platform } from '../platform';
@@ -116,13 +119,20 @@ export async function importArtifacts(
     dryRun: boolean; signal: AbortSignal; onBlob(bytes: number): void; problems: string[];
     /** Resolves once the archive's chunks are verified: no blob is stored before (rejects: none is). */
     ready: Promise<void>;
+    /**
+     * The import's work area (under the storage's temp folder, removed with it on failure): temp
+     * files are written into folders made here, one per receive-pool worker (see BlobWriter).
+     */
+    workDir: string;
   },
 ): Promise<ArtifactImportStats> {
   if (opts.dryRun) return verifyArtifacts(p, listFile, next, opts);
   const stats: ArtifactImportStats = { stored: 0, skipped: 0, bytes: 0 };
   const pool = p.sync.receivePool();
   const batcher = new ArtifactStoreBatcher(p.artifacts, (moves) => pool.move(moves));
-  const writer = new BlobWriter(pool, p.artifacts);
+  const tempDirs = Array.from({ length: Math.max(1, availableParallelism()) }, (_, i) => path.join(opts.workDir, `blobs-${i}`));
+  for (const d of tempDirs) await mkdir(d, { recursive: true });
+  const writer = new BlobWriter(pool, p.artifacts, tempDirs);
   try {
     for await (const { batch, have } of withStored(p, listFile)) {
       for (const want of batch) {
@@ -147,6 +157,8 @@ export async function importArtifacts(
       }
     }
     await writer.finished();
+    // Every temp file was moved into storage: the folders are empty.
+    for (const d of tempDirs) await rmdir(d);
     return stats;
   } catch (e) {
     // Blobs still in the workers are written, then deleted (or stored, once verified): nothing

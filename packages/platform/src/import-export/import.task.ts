@@ -134,7 +134,7 @@ async function runImport(p: Platform, ctx: TaskContext, payload: ImportTaskPaylo
     }
     const artifactReport = await ctx.progress({ message: 'Importing Artifacts', code: 'import.artifacts', total: manifest.artifacts.count });
     const stats = await importArtifacts(p, listFile, () => archive.next(), {
-      dryRun, signal: ctx.signal, onBlob: () => artifactReport.increment(), problems, ready: input.verified,
+      dryRun, signal: ctx.signal, onBlob: () => artifactReport.increment(), problems, ready: input.verified, workDir: work,
     });
     await artifactReport.done();
 
