@@ -386,7 +386,9 @@ describe('readTar', () => {
       }
     }
     expect(n).toBe(size);
-    expect(peak).toBeLessThan(64 * 2 ** 20);
+    // A reader holding on to bodies would grow by the whole GiB; what is left above zero is
+    // garbage the collector has not reached yet (64 MiB was exceeded under load, at 67–78 MiB).
+    expect(peak).toBeLessThan(128 * 2 ** 20);
   });
 
   it('round trip: TarWriter → ChunkedFileWriter (100 KB chunks) → TOC → verifyChunks → openChunks → readTar', async () => {
