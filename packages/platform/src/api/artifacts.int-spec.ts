@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
-import { startTestPlatform, type TestPlatform } from '@pith/test-utils';
+import { filesUnder, startTestPlatform, type TestPlatform } from '@pith/test-utils';
 import { uuid7 } from '../util/uuid7';
 import { ArtifactVerificationError } from '../storage/artifact-verification.error';
 
@@ -14,14 +14,6 @@ function form(data: Buffer | null, fields: Record<string, string> = {}): FormDat
   if (data) fd.append('file', new Blob([data]), 'blob.bin');
   for (const [k, v] of Object.entries(fields)) fd.append(k, v);
   return fd;
-}
-
-/** Every regular file under a directory (recursively). */
-function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name));
 }
 
 describe('artifacts API and artifact storage', () => {
