@@ -4,6 +4,7 @@ import { notFound, preconditionFailed } from '../http/errors';
 import { applyFieldSelection } from '../http/field-selection';
 import type { SqlFilterSet } from '../http/sql-filters';
 import { documented, ifMatchSatisfied } from '../resources/common-filters';
+import type { Platform } from '../platform';
 import type { KindSpec } from '../resources/resource-kinds';
 import type { MasterDetailService } from '../resources/master-detail.service';
 import { pathId } from './repositories.endpoints';
@@ -87,4 +88,22 @@ export function deleteEndpoint(
       return remove(ctx, id);
     },
   };
+}
+
+/**
+ * DELETE answered with 202 + a task (`taskName`, locking the item exclusively): for items whose
+ * removal touches more than their row (a repository's versions, a remote's repositories).
+ */
+export function deleteByTaskEndpoint(r: DetailItemRoutes, p: Platform, taskName: string, kind: string, hrefOf: (id: string) => string): Endpoint {
+  return deleteEndpoint(r, { 202: { schema: 'AsyncOperationResponse' } }, async (ctx, id) => {
+    const href = hrefOf(id);
+    const task = await p.tasks.dispatch({
+      name: taskName,
+      payload: { kind, pulp_id: id, pulp_type: r.reg.pulpType, href },
+      exclusive: [href],
+      loggingCid: ctx.correlationId,
+      createdBy: ctx.user?.id ?? null,
+    });
+    return { status: 202, body: { task: task.href } };
+  });
 }

@@ -13,7 +13,7 @@ import { collectionPath, hrefParamName, REMOTE_KIND, titleCase } from '../resour
 import { identityFilters, labelSelectFilter, nameFilter } from '../resources/common-filters';
 import { detailHref } from '../resources/resource-hrefs';
 import { pathId } from './repositories.endpoints';
-import { deleteEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteByTaskEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 type RemoteReg = RegisteredType<RemoteTypeDefinition>;
 
@@ -137,16 +137,6 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, reg: RemoteReg): E
       },
     },
     ...readAndUpdateEndpoints(routes, update),
-    deleteEndpoint(routes, { 202: { schema: 'AsyncOperationResponse' } }, async (ctx, id) => {
-      const href = detailHref(p.registry, 'remotes', reg.pulpType, id);
-      const task = await p.tasks.dispatch({
-        name: 'core.remote_delete',
-        payload: { kind: 'remotes', pulp_id: id, pulp_type: reg.pulpType, href },
-        exclusive: [href],
-        loggingCid: ctx.correlationId,
-        createdBy: ctx.user?.id ?? null,
-      });
-      return { status: 202, body: { task: task.href } };
-    }),
+    deleteByTaskEndpoint(routes, p, 'core.remote_delete', 'remotes', (id) => detailHref(p.registry, 'remotes', reg.pulpType, id)),
   ];
 }

@@ -20,7 +20,7 @@ import { documented } from '../resources/common-filters';
 import { VersionReader } from '../repositories/version-reader';
 import { contentPrn } from '../content/content-reader';
 import type { ModifyPayload } from '../repositories/repository-tasks';
-import { deleteEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteByTaskEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 type RepoReg = RegisteredType<RepositoryTypeDefinition>;
 
@@ -164,17 +164,7 @@ function typeEndpoints(p: Platform, svc: MasterDetailService, versions: VersionR
       },
     },
     ...readAndUpdateEndpoints(routes, update),
-    deleteEndpoint(routes, { ...ASYNC }, async (ctx, id) => {
-      const href = repositoryHref(p.registry, reg.pulpType, id);
-      const task = await p.tasks.dispatch({
-        name: 'core.repository_delete',
-        payload: { kind: 'repositories', pulp_id: id, pulp_type: reg.pulpType, href },
-        exclusive: [href],
-        loggingCid: ctx.correlationId,
-        createdBy: ctx.user?.id ?? null,
-      });
-      return { status: 202, body: { task: task.href } };
-    }),
+    deleteByTaskEndpoint(routes, p, 'core.repository_delete', 'repositories', (id) => repositoryHref(p.registry, reg.pulpType, id)),
     {
       method: 'GET', path: `${item}versions/`, openapiPath: `{${hrefParam}}versions/`, hrefParam,
       operationId: `${op}_versions_list`, tag: `${tag} Versions`, list: true, filters: documented(versions.filters),
