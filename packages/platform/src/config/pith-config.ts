@@ -45,6 +45,12 @@ export class PithConfig {
   @IsOptional() @IsString() @Matches(/^\/[A-Za-z0-9._~\/-]*$/, { message: 'PITH_CONTENT_X_ACCEL_REDIRECT must be an absolute URL path' })
   PITH_CONTENT_X_ACCEL_REDIRECT: string | undefined = undefined;
 
+  /**
+   * Bytes of content the content app keeps in memory (files up to 1 MiB, least recently used
+   * first out; artifacts are immutable, so nothing is invalidated). 0 turns the cache off.
+   */
+  @Transform(toInt) @IsInt() @Min(0) PITH_CONTENT_MEMORY_CACHE = 32 * 1024 * 1024;
+
   /** Admin password set at migrate/start when given. */
   @IsOptional() @IsString() PITH_ADMIN_PASSWORD: string | undefined = undefined;
 

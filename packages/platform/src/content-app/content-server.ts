@@ -61,7 +61,7 @@ export async function createContentServer(p: Platform, opts: ContentServerOption
   const send: SendOptions = {
     localPath: (file) => p.artifacts.localPath(file),
     xAccelPrefix: xAccel ? xAccel.replace(/\/+$/, '') : null,
-    memory: new LruCache<string, Buffer>(100_000, opts.memoryCacheBytes ?? 32 * 1024 * 1024, (b) => b.length + 64),
+    memory: new LruCache<string, Buffer>(100_000, opts.memoryCacheBytes ?? p.config.PITH_CONTENT_MEMORY_CACHE, (b) => b.length + 64),
   };
   const fetcher = new OnDemandFetcher(p, opts.sources ?? (() => p.sync), send);
 

@@ -10,10 +10,14 @@ export const CACHE_IMMUTABLE = 'public, max-age=31536000, immutable';
 /** Generated metadata changes with every publication under the same path. */
 export const CACHE_REVALIDATE = 'no-cache';
 
-/** Files up to this size are read in one call (and may be kept in memory); larger ones are streamed. */
-export const SMALL_FILE = 256 * 1024;
+/**
+ * Files up to this size are read in one call and may be kept in memory (PITH_CONTENT_MEMORY_CACHE);
+ * larger ones are streamed. Served from memory, a 1 MiB file skips the read and its buffer: the
+ * send is one socket write (measured ~4× the streamed rate here).
+ */
+export const SMALL_FILE = 1024 * 1024;
 /** Files up to this size are eligible for the in-memory cache. */
-export const MEMORY_CACHE_FILE = 64 * 1024;
+export const MEMORY_CACHE_FILE = SMALL_FILE;
 const STREAM_CHUNK = 1024 * 1024;
 
 /** An artifact file ready to be served. */
