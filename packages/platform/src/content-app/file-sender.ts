@@ -43,6 +43,28 @@ export interface SendOptions {
   memory: LruCache<string, Buffer>;
 }
 
+/**
+ * Reads a file whose size the database already knows: open and (usually) one read, two thread-pool
+ * round trips where readFile's fstat and read-until-EOF took four per small file (0.09× nginx at
+ * 4 KiB with the memory cache off). The close is not awaited. A file shorter than recorded comes
+ * back short, so the caller sees the damage.
+ */
+async function readKnownSize(path: string, size: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    let got = 0;
+    while (got < size) {
+      const { bytesRead } = await fh.read(buf, got, size - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return got === size ? buf : buf.subarray(0, got);
+  } finally {
+    void fh.close().catch(() => undefined);
+  }
+}
+
 /** The artifact's file is gone from storage (reclaimed or damaged); the caller may re-resolve. */
 export class FileMissingError extends Error {}
 
@@ -116,7 +138,7 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, f: Ser
     let buf = f.absolutePath ? undefined : opts.memory.get(f.sha256);
     if (!buf) {
       try {
-        buf = await readFile(path);
+        buf = await readKnownSize(path, f.size);
       } catch (e) {
         throw isMissing(e) ? new FileMissingError(f.file) : e;
       }
