@@ -126,7 +126,7 @@ export async function importArtifacts(
     workDir: string;
   },
 ): Promise<ArtifactImportStats> {
-  if (opts.dryRun) return verifyArtifacts(p, listFile, next, opts);
+  if (opts.dryRun) return verifyArtifacts(listFile, next, opts);
   const stats: ArtifactImportStats = { stored: 0, skipped: 0, bytes: 0 };
   const pool = p.sync.receivePool();
   const batcher = new ArtifactStoreBatcher(p.artifacts, (moves) => pool.move(moves));
@@ -170,7 +170,6 @@ export async function importArtifacts(
 
 /** Dry run: reads and hashes every blob on this thread, reporting mismatches; writes nothing. */
 async function verifyArtifacts(
-  p: Platform,
   listFile: string,
   next: () => Promise<BlobEntry | null>,
   opts: { signal: AbortSignal; onBlob(bytes: number): void; problems: string[] },
@@ -181,7 +180,8 @@ async function verifyArtifacts(
       if (opts.signal.aborted) throw opts.signal.reason;
       const entry = checkEntry(await next(), want);
       stats.bytes += entry.size;
-      const hasher = new MultiHasher(p.artifacts.digests);
+      // Only the content address is checked here; the other digests are computed when storing.
+      const hasher = new MultiHasher(['sha256']);
       try {
         for await (const c of entry.body) hasher.update(c as Buffer);
       } catch (e) {
