@@ -6,6 +6,7 @@ import { API_ROOT, requireHref } from '../http/hrefs';
 import type { ReceivedFile } from '../http/multipart';
 import { applyFieldSelection } from '../http/field-selection';
 import type { Platform } from '../platform';
+import { pathId } from './detail-item-endpoints';
 import type { RegisteredType } from '../plugins/plugin-registry';
 import { ContentReader } from '../content/content-reader';
 import { CONTENT_CREATE_TASK, type ContentCreatePayload } from '../content/content-create.task';
@@ -15,7 +16,6 @@ import { combineDtos, dtoProperties } from '../resources/dto-combine';
 import { resolveResourceRef } from '../resources/references';
 import { repositoryHref } from '../resources/resource-hrefs';
 import { collectionPath, titleCase } from '../resources/resource-kinds';
-import { pathId } from './repositories.endpoints';
 
 type ContentReg = RegisteredType<ContentTypeDefinition>;
 

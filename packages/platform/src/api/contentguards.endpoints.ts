@@ -11,8 +11,7 @@ import { MasterDetailService } from '../resources/master-detail.service';
 import { CONTENTGUARD_KIND } from '../resources/resource-kinds';
 import { identityFilters, nameFilter } from '../resources/common-filters';
 import { GUARD_TYPES, type GuardTypeSpec } from '../distributions/content-guard.service';
-import { pathId } from './repositories.endpoints';
-import { deleteEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteEndpoint, type DetailItemRoutes, listEndpoint, pathId, readAndUpdateEndpoints } from './detail-item-endpoints';
 
 /** Content guard list filters (per type and generic). */
 export function contentGuardFilters(): SqlFilterSet {

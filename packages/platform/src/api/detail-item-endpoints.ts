@@ -1,13 +1,20 @@
 import type { ClassType, JsonObject } from '@pith/plugin-api';
 import type { Endpoint, HandlerResult, RequestContext, ResponseSpec } from '../http/endpoint';
 import { notFound, preconditionFailed } from '../http/errors';
+import { UUID_RE } from '../util/uuid7';
 import { applyFieldSelection } from '../http/field-selection';
 import type { SqlFilterSet } from '../http/sql-filters';
 import { documented, ifMatchSatisfied } from '../resources/common-filters';
 import type { Platform } from '../platform';
 import type { KindSpec } from '../resources/resource-kinds';
 import type { MasterDetailService } from '../resources/master-detail.service';
-import { pathId } from './repositories.endpoints';
+
+/** The `:pulp_id` path parameter, or a 404 (a malformed id names nothing). */
+export function pathId(ctx: RequestContext): string {
+  const id = ctx.params.pulp_id ?? '';
+  if (!UUID_RE.test(id)) throw notFound();
+  return id.toLowerCase();
+}
 
 /** What the item routes of one master/detail type (a remote, repository, distribution or guard type) share. */
 export interface DetailItemRoutes {

@@ -17,9 +17,8 @@ import { IN_VERSION } from '../repositories/version.service';
 import { DistributionCoreDto, PublicationDistributionCoreDto } from '../distributions/distribution.dto';
 import { assertNoOverlap, lockBasePaths, validateBasePath } from '../distributions/base-path';
 import { GUARD_TYPES } from '../distributions/content-guard.service';
-import { pathId } from './repositories.endpoints';
 import { contentIds, repositoryRefFilter } from './publications.endpoints';
-import { deleteEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteEndpoint, type DetailItemRoutes, listEndpoint, pathId, readAndUpdateEndpoints } from './detail-item-endpoints';
 
 type DistributionReg = RegisteredType<DistributionTypeDefinition>;
 

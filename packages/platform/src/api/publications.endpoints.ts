@@ -4,6 +4,7 @@ import { badRequest, fieldError, fieldErrors, notFound, preconditionFailed } fro
 import { fromFieldFilters, type SqlFilter, type SqlFilterSet } from '../http/sql-filters';
 import { applyFieldSelection } from '../http/field-selection';
 import type { Platform } from '../platform';
+import { pathId } from './detail-item-endpoints';
 import type { RegisteredType } from '../plugins/plugin-registry';
 import { combineDtos, dtoProperties } from '../resources/dto-combine';
 import { MasterDetailService } from '../resources/master-detail.service';
@@ -15,7 +16,6 @@ import { filterVersion, requireVersion, resolveResourceRef } from '../resources/
 import { repositoryHref } from '../resources/resource-hrefs';
 import { IN_VERSION } from '../repositories/version.service';
 import { PublicationCoreDto } from '../publications/publication.dto';
-import { pathId } from './repositories.endpoints';
 
 type PublicationReg = RegisteredType<PublicationTypeDefinition>;
 

@@ -12,8 +12,7 @@ import { MasterDetailService } from '../resources/master-detail.service';
 import { collectionPath, hrefParamName, REMOTE_KIND, titleCase } from '../resources/resource-kinds';
 import { identityFilters, labelSelectFilter, nameFilter } from '../resources/common-filters';
 import { detailHref } from '../resources/resource-hrefs';
-import { pathId } from './repositories.endpoints';
-import { deleteByTaskEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteByTaskEndpoint, type DetailItemRoutes, listEndpoint, pathId, readAndUpdateEndpoints } from './detail-item-endpoints';
 
 type RemoteReg = RegisteredType<RemoteTypeDefinition>;
 

@@ -20,18 +20,11 @@ import { documented } from '../resources/common-filters';
 import { VersionReader } from '../repositories/version-reader';
 import { contentPrn } from '../content/content-reader';
 import type { ModifyPayload } from '../repositories/repository-tasks';
-import { deleteByTaskEndpoint, listEndpoint, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
+import { deleteByTaskEndpoint, listEndpoint, pathId, readAndUpdateEndpoints, type DetailItemRoutes } from './detail-item-endpoints';
 
 type RepoReg = RegisteredType<RepositoryTypeDefinition>;
 
 const ASYNC = { 202: { schema: 'AsyncOperationResponse' } };
-
-/** The `:pulp_id` path parameter, or a 404 (a malformed id names nothing). */
-export function pathId(ctx: RequestContext): string {
-  const id = ctx.params.pulp_id ?? '';
-  if (!UUID_RE.test(id)) throw notFound();
-  return id.toLowerCase();
-}
 
 function pathNumber(ctx: RequestContext): number {
   const n = ctx.params.number ?? '';
